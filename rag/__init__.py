@@ -1,0 +1,59 @@
+"""Cited answers over a folder of news sources.
+
+    >>> import rag
+    >>> a = rag.ask("What did Rubio propose?")
+    >>> print(a.text, a.citations[0].source, a.citations[0].line)
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from os import PathLike
+
+from rag.errors import RagError
+from rag.schema import Answer, Citation, IndexReport, Passage
+
+__all__ = ["Answer", "Citation", "IndexReport", "Passage", "RagError", "ask", "search", "index",
+           "get_engine", "reset"]
+
+_engine = None
+_engine_lock = threading.Lock()
+
+
+def get_engine():
+    """The process-wide engine (models are loaded once and reused by every call)."""
+    global _engine
+    with _engine_lock:
+        if _engine is None:
+            from rag.engine import Engine
+
+            _engine = Engine()
+        return _engine
+
+
+def reset() -> None:
+    """Forget the engine and the settings (after changing the environment, e.g. in tests)."""
+    global _engine
+    from rag.config import get_settings
+
+    with _engine_lock:
+        if _engine is not None:
+            _engine.store.close()
+        _engine = None
+        get_settings.cache_clear()
+
+
+def ask(question: str, history: list | None = None) -> Answer:
+    """Answer a question from the indexed sources, every claim cited as [n]."""
+    return get_engine().ask(question, history)
+
+
+def search(query: str, k: int = 5) -> list[Passage]:
+    """The k most relevant passages (source, line, text, score)."""
+    return get_engine().search(query, k)
+
+
+def index(paths: Sequence[str | PathLike] | None = None, *, rebuild: bool = False) -> IndexReport:
+    """Bring the index up to date with the sources (incremental unless rebuild=True)."""
+    return get_engine().index(paths, rebuild=rebuild)

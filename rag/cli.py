@@ -1,0 +1,175 @@
+"""The `rag` command: ask, search, index, chat. Exit codes: 0 ok, 1 failure, 2 usage."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+from rag.errors import RagError
+
+
+def _display_path(source: str) -> str:
+    from rag.config import get_settings
+
+    p = Path(source)
+    full = p if p.is_absolute() else get_settings().sources_dir / p
+    try:
+        return os.path.relpath(full)
+    except ValueError:
+        return str(full)
+
+
+def _locator(line: int | None, page: int | None) -> str:
+    return f":{line}" if line else (f" p.{page}" if page else "")
+
+
+def print_answer(answer, out=sys.stdout) -> None:
+    width = min(100, max(40, os.get_terminal_size(1).columns if out.isatty() else 100))
+    out.write(textwrap.fill(answer.text, width) + "\n")
+    if answer.notice:
+        out.write(f"\nNote: {answer.notice}\n")
+    if answer.citations:
+        out.write("\nSources\n")
+        for c in answer.citations:
+            out.write(f"  [{c.n}] {_display_path(c.source)}{_locator(c.line, c.page)}"
+                      f"  (score {c.score:.2f})\n")
+            quote = textwrap.shorten(c.quote or c.text, 300, placeholder=" …")
+            out.write(textwrap.indent(textwrap.fill(f"“{quote}”", width - 6), "      ") + "\n")
+    elapsed = answer.timings.get("total_ms")
+    out.write(f"\n({answer.mode} answer" + (f", {elapsed:.0f} ms" if elapsed else "") + ")\n")
+
+
+def cmd_ask(args) -> int:
+    import rag
+
+    answer = rag.ask(" ".join(args.question))
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print_answer(answer)
+    return 0
+
+
+def cmd_search(args) -> int:
+    import rag
+
+    hits = rag.search(" ".join(args.query), k=args.k)
+    if args.json:
+        print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
+        return 0
+    if not hits:
+        print("Nothing in the index matches that.")
+    for i, h in enumerate(hits, start=1):
+        print(f"{i}. {_display_path(h.source)}{_locator(h.line, h.page)}  (score {h.score:.2f})")
+        print(textwrap.indent(textwrap.fill(textwrap.shorten(h.text, 400, placeholder=" …"), 94),
+                              "   "))
+    return 0
+
+
+def cmd_index(args) -> int:
+    from tqdm import tqdm
+
+    import rag
+
+    bars: dict[str, tqdm] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage not in bars:
+            label = "reading files" if stage == "scan" else "embedding passages"
+            bars[stage] = tqdm(total=total, desc=label, unit="file" if stage == "scan" else "psg",
+                               file=sys.stderr, leave=False, disable=args.json)
+        bars[stage].n = done
+        bars[stage].refresh()
+
+    try:
+        report = rag.get_engine().index(args.paths or None, rebuild=args.rebuild, progress=progress)
+    finally:
+        for b in bars.values():
+            b.close()
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    for w in report.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    print(f"Indexed in {report.seconds:.1f} s: {report.summary()}.")
+    return 0
+
+
+def cmd_chat(args) -> int:
+    import rag
+
+    print("Ask about your sources (empty line or Ctrl-D to quit).")
+    history: list[dict] = []
+    while True:
+        try:
+            q = input("\n> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if not q or q.lower() in {"exit", "quit", ":q"}:
+            return 0
+        try:
+            answer = rag.ask(q, history=history)
+        except RagError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            continue
+        print()
+        print_answer(answer)
+        history += [{"role": "user", "content": q}, {"role": "assistant", "content": answer.text}]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="rag", description="Cited answers over a folder of news sources.",
+        epilog="Settings come from the environment and .env (see .env.example).",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    a = sub.add_parser("ask", help="answer a question with citations",
+                       description="Answer a question from the indexed sources, citing them.")
+    a.add_argument("question", nargs="+", help="the question (quote it or not)")
+    a.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    a.set_defaults(func=cmd_ask)
+
+    s = sub.add_parser("search", help="show the passages that best match a query",
+                       description="List the most relevant passages with file, line and score.")
+    s.add_argument("query", nargs="+")
+    s.add_argument("-k", type=int, default=5, help="how many passages (default 5)")
+    s.add_argument("--json", action="store_true", help="print the passages as JSON")
+    s.set_defaults(func=cmd_search)
+
+    i = sub.add_parser("index", help="index new and changed sources",
+                       description="Bring the index up to date with the sources folder: only "
+                                   "new and changed passages are embedded.")
+    i.add_argument("paths", nargs="*", help="files or folders (default: RAG_SOURCES_DIR)")
+    i.add_argument("--rebuild", action="store_true", help="start from an empty index")
+    i.add_argument("--json", action="store_true", help="print the report as JSON")
+    i.set_defaults(func=cmd_index)
+
+    c = sub.add_parser("chat", help="ask questions in a loop",
+                       description="Interactive questions and answers with follow-ups.")
+    c.set_defaults(func=cmd_chat)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "k", 1) < 1:
+        print("error: -k must be at least 1.", file=sys.stderr)
+        return 2
+    try:
+        return args.func(args)
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

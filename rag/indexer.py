@@ -1,0 +1,200 @@
+"""Incremental indexing: only what changed is parsed, only new text is embedded.
+
+A file is re-parsed only when its content hash changed; a passage is embedded only when no
+indexed passage has the same text (a line that merely moved keeps its vector). Chroma and
+the record are reconciled on every run, so a run that died half-way heals on the next one.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from rag.embed import Embedder
+from rag.errors import RagError
+from rag.ingest import SUPPORTED_SUFFIXES, SourceError, embed_text, file_hash, parse_source, read_source
+from rag.schema import IndexReport, Passage
+from rag.store import Store
+
+# stage ("scan" | "embed"), done, total
+ProgressFn = Callable[[str, int, int], None]
+
+
+def source_name(path: Path, sources_dir: Path) -> str:
+    try:
+        return path.resolve().relative_to(sources_dir.resolve()).as_posix()
+    except ValueError:
+        return str(path.resolve())
+
+
+def _hidden(path: Path, root: Path) -> bool:
+    try:
+        parts = path.relative_to(root).parts
+    except ValueError:
+        parts = path.parts
+    return any(p.startswith(".") for p in parts)
+
+
+def scan(paths: Sequence[Path], report: IndexReport) -> list[Path]:
+    files = []
+    for root in paths:
+        if root.is_dir():
+            for p in sorted(root.rglob("*")):
+                if not p.is_file() or _hidden(p, root):
+                    continue
+                if p.suffix.lower() in SUPPORTED_SUFFIXES:
+                    files.append(p)
+                else:
+                    report.warnings.append(
+                        f"{p.name} was skipped: unsupported type ({p.suffix or 'no extension'})."
+                    )
+        elif root.is_file():
+            files.append(root)
+    return files
+
+
+def _in_scope(source: str, scopes: list[str]) -> bool:
+    return any(s == "" or source == s or source.startswith(s.rstrip("/") + "/") for s in scopes)
+
+
+def run_index(
+    store: Store,
+    embedder: Callable[[], Embedder],
+    sources_dir: Path,
+    *,
+    paths: Sequence[str | os.PathLike] | None = None,
+    rebuild: bool = False,
+    budget: int = 220,
+    max_bytes: int = 20_000_000,
+    progress: ProgressFn | None = None,
+) -> IndexReport:
+    t0 = time.perf_counter()
+    report = IndexReport()
+    if paths is None:
+        if not sources_dir.is_dir():
+            raise RagError(
+                f"The sources folder {sources_dir} does not exist; create it and put .txt, .md, "
+                ".jsonl or .html files in it, or point RAG_SOURCES_DIR at your folder."
+            )
+        roots = [sources_dir]
+    else:
+        roots = [Path(p).expanduser() for p in paths]
+        if not roots:
+            raise RagError("No paths were given to index.")
+    scopes = ["" if r.resolve() == sources_dir.resolve() else source_name(r, sources_dir) for r in roots]
+
+    with store.writer():
+        if rebuild:
+            store.wipe()
+        model = embedder()
+        store.check_model(model.key, model.dim)
+        known = store.files()
+        files = scan(roots, report)
+        for r in roots:
+            if not r.exists() and source_name(r, sources_dir) not in known:
+                report.warnings.append(f"{r} does not exist; nothing to index there.")
+
+        to_add: list[Passage] = []
+        delete_ids: set[str] = set()
+        file_rows: dict[str, tuple[str, int, float]] = {}
+        seen: set[str] = set()
+        for i, path in enumerate(files, start=1):
+            if progress:
+                progress("scan", i, len(files))
+            source = source_name(path, sources_dir)
+            seen.add(source)
+            try:
+                data = read_source(path, source, max_bytes)
+                digest = file_hash(data)
+                if known.get(source) == digest:
+                    report.unchanged += 1
+                    report.files[source] = "unchanged"
+                    continue
+                loaded = parse_source(data, path.suffix, source, budget)
+            except SourceError as exc:
+                kept = " (its earlier passages are kept)" if source in known else ""
+                report.warnings.append(str(exc).rstrip(".") + kept + ".")
+                report.files[source] = "rejected"
+                continue
+            report.warnings.extend(loaded.warnings)
+            old = store.passage_ids(source)
+            new = {p.id: p for p in loaded.passages}
+            to_add.extend(p for pid, p in new.items() if pid not in old)
+            delete_ids |= old - new.keys()
+            stat = path.stat()
+            file_rows[source] = (digest, stat.st_size, stat.st_mtime)
+            status = "updated" if source in known else "added"
+            setattr(report, status, getattr(report, status) + 1)
+            report.files[source] = status
+
+        gone = [s for s in known if s not in seen and _in_scope(s, scopes) and not _exists(s, sources_dir)]
+        for s in gone:
+            delete_ids |= store.passage_ids(s)
+            report.files[s] = "removed"
+        report.removed = len(gone)
+
+        # Reconcile with Chroma: vectors the record does not know are orphans of a run that
+        # died before its record commit; record passages missing in Chroma are re-embedded.
+        record_ids = store.all_ids()
+        chroma_ids = store.chroma_ids()
+        delete_ids |= chroma_ids - record_ids
+        adding = {p.id for p in to_add}
+        to_add.extend(p for p in store.passages(sorted(record_ids - chroma_ids - delete_ids))
+                       if p.id not in adding)
+
+        vectors, report.embedded = _vectors_for(to_add, store, model, chroma_ids, progress)
+        if to_add or delete_ids or file_rows or gone:
+            store.commit(
+                upsert=[(p, vectors[p.id]) for p in to_add],
+                delete_ids=sorted(delete_ids - adding),
+                files=file_rows,
+                drop_files=gone,
+                model=(model.key, model.dim),
+            )
+        report.passages = store.count()
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _exists(source: str, sources_dir: Path) -> bool:
+    p = Path(source)
+    return (p if p.is_absolute() else sources_dir / p).is_file()
+
+
+def _vectors_for(
+    passages: list[Passage],
+    store: Store,
+    model: Embedder,
+    chroma_ids: set[str],
+    progress: ProgressFn | None,
+) -> tuple[dict[str, np.ndarray], int]:
+    """Vectors for passages to add, reused from Chroma when the same text is indexed already,
+    else embedded; and how many were embedded."""
+    donors = store.ids_by_hash([p.hash for p in passages])
+    donors = {h: pid for h, pid in donors.items() if pid in chroma_ids}
+    reused = store.vectors(sorted(set(donors.values())))
+    out: dict[str, np.ndarray] = {}
+    fresh = []
+    for p in passages:
+        donor = donors.get(p.hash)
+        if donor in reused and donor != p.id:
+            out[p.id] = reused[donor]
+        else:
+            fresh.append(p)
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress("embed", done, len(fresh))
+
+    if fresh:
+        vecs = model.embed([embed_text(p) for p in fresh], progress=tick)
+        for p, v in zip(fresh, vecs, strict=True):
+            out[p.id] = np.asarray(v, dtype=np.float32)
+    return out, len(fresh)

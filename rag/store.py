@@ -1,0 +1,297 @@
+"""The persisted index: a passage record (SQLite) and the Chroma collection kept in step with it.
+
+The record is the truth about what is indexed: files with their hashes, passages with their
+provenance and text. Chroma holds the vectors under the same deterministic ids, and the
+keyword index is built from the record (llama-index's Chroma store leaves its docstore empty,
+so it cannot feed BM25). A `generation` token, new on every commit, tells readers in
+other processes that Chroma changed under them and must be reopened (its HNSW segment is
+cached in memory per client).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from rag.errors import IndexLockedError, IndexMismatchError, RagError
+from rag.schema import Passage
+
+COLLECTION = "passages"
+CHROMA_BATCH = 1000  # Chroma rejects very large adds
+_PASSAGE_COLS = (
+    "id", "source", "text", "line", "page", "char_start", "char_end", "hash", "title", "url", "date"
+)
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    source TEXT PRIMARY KEY, hash TEXT NOT NULL, size INTEGER, mtime REAL, indexed_at REAL);
+CREATE TABLE IF NOT EXISTS passages ({", ".join(c + " TEXT" if c in ("id", "source", "text", "hash", "title", "url", "date") else c + " INTEGER" for c in _PASSAGE_COLS)});
+CREATE UNIQUE INDEX IF NOT EXISTS passages_id ON passages(id);
+CREATE INDEX IF NOT EXISTS passages_source ON passages(source);
+CREATE INDEX IF NOT EXISTS passages_hash ON passages(hash);
+"""
+
+
+@contextmanager
+def file_lock(path: Path, exclusive: bool, timeout: float, what: str) -> Iterator[None]:
+    """A cross-process lock (flock): Chroma's PersistentClient is not process-safe."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, mode | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise IndexLockedError(
+                        f"Another process is {what} the index at {path.parent}; "
+                        "try again when it has finished."
+                    ) from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+class Store:
+    def __init__(self, index_dir: Path, lock_timeout: float = 30.0):
+        self.dir = index_dir
+        self.lock_timeout = lock_timeout
+        self._mutex = threading.RLock()
+        self._db: sqlite3.Connection | None = None
+        self._client = None
+        self._collection = None
+        self._generation_seen: str | None = None
+
+    # ---- locks -------------------------------------------------------------------------
+    def writer(self):
+        """Held for a whole indexing run, so that two runs never interleave."""
+        return file_lock(self.dir / ".writer.lock", True, self.lock_timeout, "updating")
+
+    def committing(self):
+        """Held only while Chroma and the record are written; readers wait just for that."""
+        return file_lock(self.dir / ".commit.lock", True, self.lock_timeout, "updating")
+
+    def reading(self):
+        return file_lock(self.dir / ".commit.lock", False, self.lock_timeout, "updating")
+
+    # ---- record ------------------------------------------------------------------------
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            path = self.dir / "record.sqlite"
+            try:
+                db = sqlite3.connect(path, check_same_thread=False, timeout=self.lock_timeout)
+                db.executescript(_SCHEMA)
+            except sqlite3.DatabaseError:
+                raise RagError(
+                    f"The index at {self.dir} is damaged; run `rag index --rebuild` to rebuild "
+                    "it from the sources."
+                ) from None
+            self._db = db
+        return self._db
+
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        with self._mutex:
+            row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def generation(self) -> str:
+        return self.meta("generation", "") or ""
+
+    def check_model(self, key: str, dim: int) -> None:
+        built = self.meta("embed_model")
+        if built and (built != key or int(self.meta("embed_dim", "0") or 0) != dim):
+            raise IndexMismatchError(
+                f"The index was built with the embedding model {built!r}, not {key!r}; run "
+                "`rag index --rebuild` to re-embed the sources with the new model."
+            )
+
+    def files(self) -> dict[str, str]:
+        with self._mutex:
+            return dict(self.db.execute("SELECT source, hash FROM files").fetchall())
+
+    def file_rows(self) -> list[tuple[str, float]]:
+        with self._mutex:
+            return self.db.execute("SELECT source, indexed_at FROM files").fetchall()
+
+    def passage_ids(self, source: str) -> set[str]:
+        with self._mutex:
+            rows = self.db.execute("SELECT id FROM passages WHERE source=?", (source,))
+            return {r[0] for r in rows}
+
+    def all_ids(self) -> set[str]:
+        with self._mutex:
+            return {r[0] for r in self.db.execute("SELECT id FROM passages")}
+
+    def ids_by_hash(self, hashes: Sequence[str]) -> dict[str, str]:
+        """content hash → an indexed passage id with that text, to reuse its vector."""
+        out: dict[str, str] = {}
+        with self._mutex:
+            for b in range(0, len(hashes), 500):
+                chunk = list(hashes[b : b + 500])
+                q = f"SELECT hash, id FROM passages WHERE hash IN ({','.join('?' * len(chunk))})"
+                out.update(dict(self.db.execute(q, chunk).fetchall()))
+        return out
+
+    def count(self) -> int:
+        with self._mutex:
+            return self.db.execute("SELECT COUNT(*) FROM passages").fetchone()[0]
+
+    def passages(self, ids: Sequence[str] | None = None) -> list[Passage]:
+        cols = ", ".join(_PASSAGE_COLS)
+        with self._mutex:
+            if ids is None:
+                rows = self.db.execute(f"SELECT {cols} FROM passages ORDER BY rowid").fetchall()
+            else:
+                rows = []
+                for b in range(0, len(ids), 500):
+                    chunk = list(ids[b : b + 500])
+                    q = f"SELECT {cols} FROM passages WHERE id IN ({','.join('?' * len(chunk))})"
+                    rows.extend(self.db.execute(q, chunk).fetchall())
+        return [Passage(**dict(zip(_PASSAGE_COLS, r, strict=True))) for r in rows]
+
+    # ---- chroma ------------------------------------------------------------------------
+    @property
+    def collection(self):
+        with self._mutex:
+            gen = self.generation()
+            if self._collection is None or gen != self._generation_seen:
+                self._open_chroma()
+                self._generation_seen = gen
+            return self._collection
+
+    def _open_chroma(self) -> None:
+        import chromadb
+        from chromadb.api.client import SharedSystemClient
+        from chromadb.config import Settings as ChromaSettings
+
+        if self._client is not None:
+            # Another process committed: drop the cached system so the HNSW index is re-read.
+            SharedSystemClient.clear_system_cache()
+        try:
+            self._client = chromadb.PersistentClient(
+                path=str(self.dir / "chroma"),
+                settings=ChromaSettings(anonymized_telemetry=False, allow_reset=True),
+            )
+            self._collection = self._client.get_or_create_collection(
+                COLLECTION, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+            )
+        except Exception as exc:
+            raise RagError(
+                f"The vector store at {self.dir / 'chroma'} cannot be opened ({type(exc).__name__});"
+                " run `rag index --rebuild` to rebuild it from the sources."
+            ) from None
+
+    def query(self, vector: np.ndarray, n: int) -> list[tuple[str, float]]:
+        """(id, cosine similarity) of the n nearest passages."""
+        col = self.collection
+        n = min(n, col.count())
+        if n <= 0:
+            return []
+        res = col.query(query_embeddings=[vector.tolist()], n_results=n, include=["distances"])
+        return [(i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0], strict=True)]
+
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        if not ids:
+            return {}
+        res = self.collection.get(ids=list(ids), include=["embeddings"])
+        return {i: np.asarray(e, dtype=np.float32) for i, e in zip(res["ids"], res["embeddings"], strict=True)}
+
+    def chroma_ids(self) -> set[str]:
+        return set(self.collection.get(include=[])["ids"])
+
+    # ---- writing -----------------------------------------------------------------------
+    def commit(
+        self,
+        *,
+        upsert: list[tuple[Passage, np.ndarray]],
+        delete_ids: Sequence[str],
+        files: dict[str, tuple[str, int, float]],
+        drop_files: Sequence[str],
+        model: tuple[str, int],
+    ) -> None:
+        """Write one indexing run to Chroma, then to the record, under the commit lock.
+
+        Chroma first: if we die in between, the record still describes the old state and the
+        next run's reconciliation (ids in Chroma but not in the record) cleans up.
+        """
+        with self._mutex, self.committing():
+            col = self.collection
+            for b in range(0, len(delete_ids), CHROMA_BATCH):
+                col.delete(ids=list(delete_ids[b : b + CHROMA_BATCH]))
+            for b in range(0, len(upsert), CHROMA_BATCH):
+                chunk = upsert[b : b + CHROMA_BATCH]
+                col.upsert(
+                    ids=[p.id for p, _ in chunk],
+                    embeddings=np.stack([v for _, v in chunk]).tolist(),
+                    metadatas=[_flat_meta(p) for p, _ in chunk],
+                )
+            db, now = self.db, time.time()
+            with db:
+                for b in range(0, len(delete_ids), 500):
+                    chunk = list(delete_ids[b : b + 500])
+                    db.execute(f"DELETE FROM passages WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+                db.executemany(
+                    f"INSERT OR REPLACE INTO passages ({', '.join(_PASSAGE_COLS)}) "
+                    f"VALUES ({', '.join('?' * len(_PASSAGE_COLS))})",
+                    [tuple(getattr(p, c) for c in _PASSAGE_COLS) for p, _ in upsert],
+                )
+                db.executemany("DELETE FROM files WHERE source=?", [(s,) for s in drop_files])
+                db.executemany(
+                    "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
+                    [(s, h, size, mtime, now) for s, (h, size, mtime) in files.items()],
+                )
+                gen = uuid.uuid4().hex
+                for k, v in (("generation", gen), ("embed_model", model[0]), ("embed_dim", model[1]),
+                             ("indexed_at", now)):
+                    db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (k, str(v)))
+            self._generation_seen = gen
+
+    def wipe(self) -> None:
+        """Drop everything (for --rebuild); the sources on disk are untouched."""
+        import shutil
+
+        with self._mutex, self.committing():
+            self.close()
+            for name in ("record.sqlite", "record.sqlite-journal", "chroma"):
+                p = self.dir / name
+                if p.is_dir():
+                    shutil.rmtree(p)
+                elif p.exists():
+                    p.unlink()
+
+    def close(self) -> None:
+        with self._mutex:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+            if self._client is not None:
+                from chromadb.api.client import SharedSystemClient
+
+                SharedSystemClient.clear_system_cache()
+            self._client = self._collection = None
+            self._generation_seen = None
+
+
+def _flat_meta(p: Passage) -> dict:
+    """Chroma metadata takes only str/int/float/bool, and no None."""
+    meta = {"source": p.source, "hash": p.hash, "char_start": p.char_start}
+    if p.line is not None:
+        meta["line"] = p.line
+    if p.page is not None:
+        meta["page"] = p.page
+    return meta
