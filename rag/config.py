@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     rag_embed_model: str = BUNDLED_MODEL
     rag_top_k: int = Field(5, ge=1, le=50)
     rag_chunk_tokens: int = Field(220, ge=32, le=2000)
-    rag_min_relevance: float = Field(0.35, ge=0.0, le=1.0)
+    rag_min_relevance: float = Field(0.45, ge=0.0, le=1.0)
     rag_max_file_mb: float = Field(20.0, gt=0)
     rag_lock_timeout: float = Field(30.0, ge=0)
     openai_api_key: SecretStr | None = None

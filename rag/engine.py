@@ -13,7 +13,7 @@ from rag.errors import RagError
 from rag.extractive import ABSTAIN, compose
 from rag.indexer import ProgressFn, run_index
 from rag.keyword import KeywordIndex, keyword_index_for, terms
-from rag.retrieve import WEIGHTS, Scored, rescore
+from rag.retrieve import WEIGHTS, Scored, is_relevant, rescore
 from rag.schema import Answer, IndexReport, Passage
 from rag.store import Store
 
@@ -113,7 +113,7 @@ class Engine:
         timings: dict[str, float] = {}
         hits = self.retrieve(question, timings)
         top = hits[: self.settings.rag_top_k]
-        relevant = [h for h in top if h.score >= self.settings.rag_min_relevance]
+        relevant = [h for h in top if is_relevant(h, self.settings.rag_min_relevance)]
         t0 = time.perf_counter()
         text, citations = compose(question, relevant, self.keyword_index())
         timings["answer_ms"] = _ms(t0)

@@ -26,13 +26,17 @@ _YEAR = re.compile(r"^(1[89]|20)\d\d$")
 @dataclass(frozen=True)
 class Weights:
     cosine: float = 1.0
-    bm25: float = 0.35
-    keys: float = 0.45
+    bm25: float = 0.2
+    keys: float = 0.6
     year_conflict: float = 0.25
     pool: int = 30  # candidates taken from each retriever
 
 
 WEIGHTS = Weights()
+# A passage that holds every name and number of the question may be relevant at a much lower
+# cosine ("What did Rubio propose?" scores 0.28 against the Rubio snippet); without them it
+# must be semantically close. Calibrated on both golden sets (answerable vs unanswerable).
+KEYED_MIN_COSINE = 0.2
 
 
 @dataclass
@@ -74,3 +78,7 @@ def rescore(
         out.append(Scored(p, max(0.0, min(1.0, score)), cos, bm, cover))
     out.sort(key=lambda s: -s.score)
     return out
+
+
+def is_relevant(hit: Scored, min_cosine: float) -> bool:
+    return hit.cosine >= min_cosine or (hit.keys >= 0.999 and hit.cosine >= KEYED_MIN_COSINE)
