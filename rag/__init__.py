@@ -11,8 +11,13 @@ import threading
 from collections.abc import Sequence
 from os import PathLike
 
-from rag.errors import RagError
-from rag.schema import Answer, Citation, IndexReport, Passage
+from rag.config import offline_environment
+
+# Before any library looks for the network (tiktoken's encodings, the model hub, telemetry).
+offline_environment()
+
+from rag.errors import RagError  # noqa: E402
+from rag.schema import Answer, Citation, IndexReport, Passage  # noqa: E402
 
 __all__ = ["Answer", "Citation", "IndexReport", "Passage", "RagError", "ask", "search", "index",
            "get_engine", "reset"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import textwrap
@@ -158,6 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # Libraries log retries and deprecations as warnings; the user sees our sentences instead.
+    logging.basicConfig(level=logging.DEBUG if os.environ.get("RAG_DEBUG") else logging.ERROR,
+                        format="%(levelname)s: %(message)s")
+    logging.getLogger("rag").setLevel(logging.INFO)
     if getattr(args, "k", 1) < 1:
         print("error: -k must be at least 1.", file=sys.stderr)
         return 2
@@ -169,6 +174,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug or an unforeseen failure: still one sentence by default
+        if os.environ.get("RAG_DEBUG"):
+            raise
+        print(f"error: unexpected {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+              " (set RAG_DEBUG=1 to see the traceback).", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     rag_sources_dir: Path = Path("seeds")
     rag_index_dir: Path = Path("index")
     rag_embed_model: str = BUNDLED_MODEL
+    rag_model_cache_dir: Path | None = None
     rag_top_k: int = Field(5, ge=1, le=50)
     rag_chunk_tokens: int = Field(220, ge=32, le=2000)
     rag_min_relevance: float = Field(0.45, ge=0.0, le=1.0)
@@ -66,6 +67,10 @@ class Settings(BaseSettings):
         return _resolve(self.rag_index_dir)
 
     @property
+    def model_cache_dir(self) -> Path:
+        return _resolve(self.rag_model_cache_dir) if self.rag_model_cache_dir else self.index_dir / "models"
+
+    @property
     def llm_enabled(self) -> bool:
         return bool(self.openai_api_key or self.openai_base_url)
 
@@ -77,5 +82,4 @@ def _resolve(p: Path) -> Path:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    offline_environment()
     return Settings(_env_file=project_root() / ".env")

@@ -98,19 +98,30 @@ class LlamaIndexEmbedder(Embedder):
 
     def __init__(self, model, key: str):
         self.model, self.key = model, key
-        self.dim = len(self.model.get_text_embedding("dimension probe"))
+        self.dim = len(self._call(self.model.get_text_embedding, "dimension probe"))
+
+    def _call(self, fn, arg):
+        try:
+            return fn(arg)
+        except Exception as exc:  # network, auth, model errors of any provider
+            first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+            raise RagError(
+                f"The embedding model {self.key} failed ({type(exc).__name__}"
+                f"{': ' + first if first else ''}); check RAG_EMBED_MODEL and its server."
+            ) from None
 
     def embed(self, texts: Sequence[str], progress: Progress = None) -> np.ndarray:
         out = []
         for b in range(0, len(texts), BATCH):
             chunk = list(texts[b : b + BATCH])
-            out.extend(self.model.get_text_embedding_batch(chunk))
+            out.extend(self._call(self.model.get_text_embedding_batch, chunk))
             if progress:
                 progress(len(chunk))
         return _normalize(np.asarray(out, dtype=np.float32).reshape(len(out), -1))
 
     def embed_query(self, text: str) -> np.ndarray:
-        return _normalize(np.asarray([self.model.get_query_embedding(text)], dtype=np.float32))[0]
+        vec = self._call(self.model.get_query_embedding, text)
+        return _normalize(np.asarray([vec], dtype=np.float32))[0]
 
 
 def _st_config(model_dir: Path) -> dict:
@@ -238,7 +249,7 @@ def _load(key: str, cache_dir: Path, openai_key: str | None, base_url: str | Non
     if not (model_dir / "tokenizer.json").is_file():
         return _huggingface(str(model_dir), key)
     stamp = (model_dir / "config.json").stat().st_mtime_ns if (model_dir / "config.json").exists() else 0
-    onnx_path = cache_dir / "models" / f"{model_dir.name}-{stamp}.onnx"
+    onnx_path = cache_dir / f"{model_dir.name}-{stamp}.onnx"
     if not onnx_path.is_file():
         try:
             log.info("exporting %s to ONNX (once) at %s", key, onnx_path)

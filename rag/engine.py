@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from os import PathLike
 
 from rag.config import Settings, get_settings
-from rag.embed import Embedder, get_embedder
+from rag.embed import Embedder, get_embedder, model_key
 from rag.errors import RagError
 from rag.extractive import ABSTAIN, compose
 from rag.indexer import ProgressFn, run_index
@@ -38,7 +38,7 @@ class Engine:
         if self._embedder is None:
             s = self.settings
             key = s.openai_api_key.get_secret_value() if s.openai_api_key else None
-            self._embedder = get_embedder(s.rag_embed_model, s.index_dir, openai_key=key,
+            self._embedder = get_embedder(s.rag_embed_model, s.model_cache_dir, openai_key=key,
                                           openai_base_url=s.openai_base_url)
         return self._embedder
 
@@ -64,7 +64,7 @@ class Engine:
     ) -> IndexReport:
         s = self.settings
         report = run_index(
-            self.store, lambda: self.embedder, s.sources_dir, paths=paths, rebuild=rebuild,
+            self.store, lambda: self.embedder, model_key(s.rag_embed_model), s.sources_dir, paths=paths, rebuild=rebuild,
             budget=s.rag_chunk_tokens, max_bytes=int(s.rag_max_file_mb * 1e6), progress=progress,
         )
         self.keyword_index()  # rebuilt and persisted now rather than on the next question
@@ -74,6 +74,7 @@ class Engine:
         if self.store.count() == 0:
             self.index()
         else:
+            self.store.check_model(model_key(self.settings.rag_embed_model))
             self.store.check_model(self.embedder.key, self.embedder.dim)
 
     # ---- retrieval -----------------------------------------------------------------------

@@ -64,6 +64,7 @@ def _in_scope(source: str, scopes: list[str]) -> bool:
 def run_index(
     store: Store,
     embedder: Callable[[], Embedder],
+    model_key: str,
     sources_dir: Path,
     *,
     paths: Sequence[str | os.PathLike] | None = None,
@@ -90,6 +91,7 @@ def run_index(
     with store.writer():
         if rebuild:
             store.wipe()
+        store.check_model(model_key)
         model = embedder()
         store.check_model(model.key, model.dim)
         known = store.files()

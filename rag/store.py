@@ -112,9 +112,11 @@ class Store:
     def generation(self) -> str:
         return self.meta("generation", "") or ""
 
-    def check_model(self, key: str, dim: int) -> None:
+    def check_model(self, key: str, dim: int | None = None) -> None:
+        """Refuse to mix vectors of two models (checked by name before the model loads)."""
         built = self.meta("embed_model")
-        if built and (built != key or int(self.meta("embed_dim", "0") or 0) != dim):
+        built_dim = int(self.meta("embed_dim", "0") or 0)
+        if built and (built != key or (dim is not None and built_dim != dim)):
             raise IndexMismatchError(
                 f"The index was built with the embedding model {built!r}, not {key!r}; run "
                 "`rag index --rebuild` to re-embed the sources with the new model."

@@ -1,0 +1,68 @@
+"""Shared fixtures: every test gets its own sources and index folders; the ONNX export of the
+bundled model is shared by the whole session (it is a cache, not state under test)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
+SEED = ROOT / "seeds" / "000_30e1234e5a544f5c.txt"
+RAG = str(Path(sys.executable).parent / "rag")
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture
+def env(tmp_path, model_cache, monkeypatch) -> dict[str, str]:
+    """Environment pointing rag at fresh folders; applied to this process and usable for
+    subprocesses."""
+    sources, index = tmp_path / "sources", tmp_path / "index"
+    sources.mkdir()
+    values = {
+        "RAG_SOURCES_DIR": str(sources),
+        "RAG_INDEX_DIR": str(index),
+        "RAG_MODEL_CACHE_DIR": str(model_cache),
+        "RAG_HOME": str(tmp_path),  # no .env of the developer's leaks in
+    }
+    for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "RAG_EMBED_MODEL", "RAG_TOP_K"):
+        monkeypatch.delenv(k, raising=False)
+    for k, v in values.items():
+        monkeypatch.setenv(k, v)
+    import rag
+
+    rag.reset()
+    yield {**os.environ, **values}
+    rag.reset()
+
+
+@pytest.fixture
+def sources(env) -> Path:
+    return Path(env["RAG_SOURCES_DIR"])
+
+
+@pytest.fixture
+def seeded(sources) -> Path:
+    shutil.copy(SEED, sources / SEED.name)
+    return sources
+
+
+@pytest.fixture
+def engine(env):
+    import rag
+
+    return rag.get_engine()
+
+
+def run_cli(*args: str, env: dict, input: str | None = None, timeout: float = 180):
+    return subprocess.run([RAG, *args], env=env, input=input, capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT)
