@@ -82,4 +82,16 @@ def _resolve(p: Path) -> Path:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings(_env_file=project_root() / ".env")
+    from pydantic import ValidationError
+
+    from rag.errors import RagError
+
+    try:
+        return Settings(_env_file=project_root() / ".env")
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = str(err["loc"][0]).upper() if err.get("loc") else "a setting"
+        raise RagError(
+            f"The setting {name} is invalid ({err['msg'].lower()}); fix it in .env or the "
+            "environment (see .env.example)."
+        ) from None
