@@ -1,0 +1,248 @@
+"""Benchmarks, measured side by side in one run; results are appended to benchmarks/RESULTS.md.
+
+    .venv/bin/python benchmarks/run.py [--only quality,throughput,latency,cold] [--no-write]
+
+(a) quality:    our hybrid retriever vs a plain LlamaIndex VectorStoreIndex and a plain
+                LlamaIndex BM25Retriever, same passages, same embedding model, golden sets.
+(b) throughput: `rag index` (parse + embed + Chroma + record) vs raw SentenceTransformer.encode
+                of the same passages.
+(c) latency:    warm `ask()` p50/p95 on the seeds, offline.
+(d) cold:       `rag ask "..."` in a fresh process (wall time, peak RSS) vs a plain
+                LlamaIndex + sentence-transformers script answering the same query.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DATA = ROOT / "tests" / "data"
+GOLDEN = [("news", DATA / "news", DATA / "golden_news.jsonl"),
+          ("seeds", ROOT / "seeds", DATA / "golden_seeds.jsonl")]
+BIN = Path(sys.executable).parent
+
+
+def _fresh_env(sources: Path, tmp: Path) -> dict[str, str]:
+    env = {**os.environ, "RAG_SOURCES_DIR": str(sources), "RAG_INDEX_DIR": str(tmp / "index"),
+           "RAG_HOME": str(tmp)}
+    for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        env.pop(k, None)
+    return env
+
+
+def _use(env: dict[str, str]):
+    import rag
+
+    os.environ.update(env)
+    rag.reset()
+    return rag
+
+
+# ---- (a) quality ------------------------------------------------------------------------
+def quality(tmp: Path) -> list[str]:
+    from llama_index.core import Settings as LISettings
+    from llama_index.core import VectorStoreIndex
+    from llama_index.core.schema import TextNode
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+    from llama_index.retrievers.bm25 import BM25Retriever
+
+    from rag.embed import bundled_model_dir
+    from rag.evaluate import load_golden, retrieval_scores
+
+    LISettings.llm = None
+    hf = HuggingFaceEmbedding(model_name=str(bundled_model_dir()), device="cpu")
+    rows = ["| golden set | retriever | hit@1 | hit@3 | MRR |", "|---|---|---|---|---|"]
+    for name, corpus, gold in GOLDEN:
+        rag = _use(_fresh_env(corpus, tmp / f"q-{name}"))
+        rag.index()
+        golden = load_golden(gold)
+        passages = rag.get_engine().store.passages()
+        nodes = [TextNode(text=p.text, id_=p.id, metadata={"source": p.source, "line": p.line})
+                 for p in passages]
+        vindex = VectorStoreIndex(nodes, embed_model=hf)
+        vret = vindex.as_retriever(similarity_top_k=10)
+        bret = BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=10)
+
+        def li(retriever):
+            return lambda q: [(n.node.metadata["source"], n.node.metadata["line"])
+                              for n in retriever.retrieve(q)]
+
+        for label, rank in [
+            ("LlamaIndex VectorStoreIndex (MiniLM)", li(vret)),
+            ("LlamaIndex BM25Retriever", li(bret)),
+            ("**rag hybrid (ours)**", lambda q: [(h.source, h.line) for h in rag.search(q, k=10)]),
+        ]:
+            s = retrieval_scores(golden, rank)
+            rows.append(f"| {name} ({s.n} q) | {label} | {s.hit1:.3f} | {s.hit3:.3f} | {s.mrr:.3f} |")
+    return rows
+
+
+# ---- (b) throughput ---------------------------------------------------------------------
+def throughput(tmp: Path, n: int = 1200) -> list[str]:
+    src = tmp / "tp-sources"
+    src.mkdir()
+    base = [ln for f in sorted((DATA / "news").iterdir()) for ln in f.read_text().splitlines()]
+    base += (ROOT / "seeds" / "000_30e1234e5a544f5c.txt").read_text().splitlines()
+    lines = [f"{base[i % len(base)]} (report {i})" for i in range(n)]  # distinct texts
+    (src / "many.txt").write_text("\n".join(lines) + "\n")
+    rag = _use(_fresh_env(src, tmp / "tp"))
+    engine = rag.get_engine()
+    _ = engine.embedder  # model load (and one-off ONNX export) is not throughput
+    t0 = time.perf_counter()
+    report = engine.index()
+    ours = time.perf_counter() - t0
+    assert report.embedded == n, report.summary()
+    texts = [p.text for p in engine.store.passages()]
+
+    from sentence_transformers import SentenceTransformer
+
+    from rag.embed import bundled_model_dir
+
+    model = SentenceTransformer(str(bundled_model_dir()), device="cpu")
+    model.encode(texts[:32])
+    t0 = time.perf_counter()
+    model.encode(texts, batch_size=32, normalize_embeddings=True)
+    raw = time.perf_counter() - t0
+    return [
+        "| what | passages/s |", "|---|---|",
+        f"| raw `SentenceTransformer.encode` (batch 32) | {n / raw:.1f} |",
+        f"| `rag index` end to end (parse, embed, Chroma, record, BM25) | {n / ours:.1f} |",
+        f"| ratio (goal ≥ 0.9) | **{raw / ours:.2f}×** |",
+    ]
+
+
+# ---- (c) warm latency -------------------------------------------------------------------
+def latency(tmp: Path, rounds: int = 20) -> list[str]:
+    from rag.evaluate import load_golden
+
+    rag = _use(_fresh_env(ROOT / "seeds", tmp / "lat"))
+    questions = [g["question"] for g in load_golden(DATA / "golden_seeds.jsonl")]
+    rag.ask(questions[0])  # warm: index built, models loaded
+    times, embeds = [], []
+    for _ in range(rounds):
+        for q in questions:
+            t0 = time.perf_counter()
+            a = rag.ask(q)
+            times.append((time.perf_counter() - t0) * 1000)
+            embeds.append(a.timings["embed_ms"])
+    p = statistics.quantiles(times, n=20)
+    return [
+        "| metric | ms |", "|---|---|",
+        f"| warm `ask()` p50 ({len(times)} asks) | **{statistics.median(times):.1f}** |",
+        f"| warm `ask()` p95 | {p[18]:.1f} |",
+        f"| of which query embedding, p50 | {statistics.median(embeds):.1f} |",
+    ]
+
+
+# ---- (d) cold start ---------------------------------------------------------------------
+BASELINE = """
+import sys, chromadb
+from llama_index.core import VectorStoreIndex, Settings
+from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+from llama_index.vector_stores.chroma import ChromaVectorStore
+from rag.embed import bundled_model_dir
+Settings.llm = None
+client = chromadb.PersistentClient(path=sys.argv[1])
+store = ChromaVectorStore(chroma_collection=client.get_or_create_collection("baseline"))
+embed = HuggingFaceEmbedding(model_name=str(bundled_model_dir()), device="cpu")
+if sys.argv[2] == "build":
+    from llama_index.core import StorageContext
+    from llama_index.core.schema import TextNode
+    lines = open(sys.argv[3]).read().splitlines()
+    nodes = [TextNode(text=t, metadata={"line": i + 1}) for i, t in enumerate(lines)]
+    VectorStoreIndex(nodes, storage_context=StorageContext.from_defaults(vector_store=store),
+                     embed_model=embed)
+else:
+    index = VectorStoreIndex.from_vector_store(store, embed_model=embed)
+    hit = index.as_retriever(similarity_top_k=3).retrieve(sys.argv[3])[0]
+    print(hit.node.metadata["line"], hit.node.get_content()[:80])
+"""
+
+
+def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Wall seconds and peak RSS (MB) of one child process."""
+    code = ("import resource, subprocess, sys, time, json\n"
+            "t = time.perf_counter(); p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+            "w = time.perf_counter() - t\n"
+            "print(json.dumps([w, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,"
+            " p.returncode, p.stdout[-300:], p.stderr[-300:]]))")
+    import json
+
+    out = subprocess.run([sys.executable, "-c", code, *cmd], env=env, capture_output=True,
+                         text=True, cwd=ROOT)
+    wall, rss, rc, stdout, stderr = json.loads(out.stdout)
+    if rc != 0:
+        raise RuntimeError(f"{cmd} failed: {stderr}")
+    return wall, rss, stdout
+
+
+def cold(tmp: Path, runs: int = 3) -> list[str]:
+    env = _fresh_env(ROOT / "seeds", tmp / "cold")
+    q = "What did Rubio propose?"
+    subprocess.run([str(BIN / "rag"), "index"], env=env, check=True, capture_output=True)
+    ours = [_timed([str(BIN / "rag"), "ask", q], env) for _ in range(runs)]
+    assert "dilute ties" in ours[0][2]
+    seed = str(ROOT / "seeds" / "000_30e1234e5a544f5c.txt")
+    script = tmp / "baseline.py"
+    script.write_text(BASELINE)
+    chroma = str(tmp / "baseline-chroma")
+    subprocess.run([sys.executable, str(script), chroma, "build", seed], env=env, check=True,
+                   capture_output=True, cwd=ROOT)
+    base = [_timed([sys.executable, str(script), chroma, "query", q], env) for _ in range(runs)]
+    med = lambda xs, i: statistics.median(x[i] for x in xs)  # noqa: E731
+    return [
+        "| fresh process, index already built | wall s (median of %d) | peak RSS MB |" % runs,
+        "|---|---|---|",
+        f"| plain LlamaIndex + sentence-transformers script (retrieval only) | {med(base, 0):.2f} | {med(base, 1):.0f} |",
+        f"| **`rag ask \"{q}\"`** (retrieval + cited answer) | **{med(ours, 0):.2f}** | {med(ours, 1):.0f} |",
+    ]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", default="quality,throughput,latency,cold")
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import rag  # noqa: F401  (sets the offline environment)
+
+    tmp = Path(tempfile.mkdtemp(prefix="rag-bench-"))
+    # share one ONNX export across the runs: it is a one-off cache, not what is measured
+    os.environ["RAG_MODEL_CACHE_DIR"] = str(tmp / "models")
+    sections = {"quality": ("(a) Retrieval quality", quality),
+                "throughput": ("(b) Indexing throughput", throughput),
+                "latency": ("(c) Warm ask() latency, offline, seeds", latency),
+                "cold": ("(d) Cold start of the CLI", cold)}
+    out = [f"## {dt.date.today().isoformat()} — `{' '.join(['benchmarks/run.py', *sys.argv[1:]])}`",
+           "", f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
+           f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
+           f"Python {platform.python_version()}, {platform.platform()}", ""]
+    try:
+        for key in args.only.split(","):
+            title, fn = sections[key]
+            t0 = time.perf_counter()
+            rows = fn(tmp)
+            out += [f"### {title}", "", *rows, "", f"_{time.perf_counter() - t0:.0f} s_", ""]
+            print("\n".join(out[-len(rows) - 4:]), flush=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if not args.no_write:
+        results = ROOT / "benchmarks" / "RESULTS.md"
+        head = "# Benchmark results\n\nNewest first. Rerun with `make bench`.\n\n"
+        old = results.read_text().split("\n", 4)[-1] if results.exists() else ""
+        results.write_text(head + "\n".join(out) + "\n" + old)
+
+
+if __name__ == "__main__":
+    main()
