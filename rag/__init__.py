@@ -19,7 +19,7 @@ offline_environment()
 from rag.errors import RagError  # noqa: E402
 from rag.schema import Answer, Citation, IndexReport, Passage  # noqa: E402
 
-__all__ = ["Answer", "Citation", "IndexReport", "Passage", "RagError", "ask", "search", "index",
+__all__ = ["Answer", "Citation", "IndexReport", "Passage", "RagError", "ask", "ask_stream", "search", "index",
            "get_engine", "reset"]
 
 _engine = None
@@ -52,6 +52,11 @@ def reset() -> None:
 def ask(question: str, history: list | None = None) -> Answer:
     """Answer a question from the indexed sources, every claim cited as [n]."""
     return get_engine().ask(question, history)
+
+
+def ask_stream(question: str, history: list | None = None):
+    """Yield the answer's text deltas as they are written, then the finished Answer."""
+    return get_engine().ask_stream(question, history)
 
 
 def search(query: str, k: int = 5) -> list[Passage]:

@@ -28,30 +28,58 @@ def _locator(line: int | None, page: int | None) -> str:
     return f":{line}" if line else (f" p.{page}" if page else "")
 
 
-def print_answer(answer, out=sys.stdout) -> None:
+def print_answer(answer, out=sys.stdout, streamed: str | None = None) -> None:
+    """The answer, its notice and numbered sources. With `streamed`, the text was already
+    written as it arrived; it is only repeated when the final text differs (a fallback)."""
     width = min(100, max(40, os.get_terminal_size(1).columns if out.isatty() else 100))
-    out.write(textwrap.fill(answer.text, width) + "\n")
+    if streamed is None:
+        out.write(textwrap.fill(answer.text, width) + "\n")
+    elif streamed.strip() != answer.text:
+        out.write("\n\n" + textwrap.fill(answer.text, width) + "\n")
+    else:
+        out.write("\n")
     if answer.notice:
         out.write(f"\nNote: {answer.notice}\n")
     if answer.citations:
         out.write("\nSources\n")
         for c in answer.citations:
+            flag = "" if c.supported else "  ⚠ not supported by this passage"
             out.write(f"  [{c.n}] {_display_path(c.source)}{_locator(c.line, c.page)}"
-                      f"  (score {c.score:.2f})\n")
+                      f"  (score {c.score:.2f}){flag}\n")
             quote = textwrap.shorten(c.quote or c.text, 300, placeholder=" …")
             out.write(textwrap.indent(textwrap.fill(f"“{quote}”", width - 6), "      ") + "\n")
     elapsed = answer.timings.get("total_ms")
     out.write(f"\n({answer.mode} answer" + (f", {elapsed:.0f} ms" if elapsed else "") + ")\n")
 
 
+def stream_to_terminal(question: str, history: list | None = None):
+    """Write the answer as it is generated (LLM mode), then its sources; returns the Answer."""
+    import rag
+
+    engine = rag.get_engine()
+    if engine.llm is None:
+        answer = engine.ask(question, history)
+        print_answer(answer)
+        return answer
+    streamed = []
+    for item in engine.ask_stream(question, history):
+        if isinstance(item, str):
+            streamed.append(item)
+            sys.stdout.write(item)
+            sys.stdout.flush()
+        else:
+            print_answer(item, streamed="".join(streamed))
+            return item
+
+
 def cmd_ask(args) -> int:
     import rag
 
-    answer = rag.ask(" ".join(args.question))
+    question = " ".join(args.question)
     if args.json:
-        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        print(json.dumps(rag.ask(question).to_dict(), ensure_ascii=False, indent=2))
     else:
-        print_answer(answer)
+        stream_to_terminal(question)
     return 0
 
 
@@ -101,8 +129,6 @@ def cmd_index(args) -> int:
 
 
 def cmd_chat(args) -> int:
-    import rag
-
     print("Ask about your sources (empty line or Ctrl-D to quit).")
     history: list[dict] = []
     while True:
@@ -113,13 +139,12 @@ def cmd_chat(args) -> int:
             return 0
         if not q or q.lower() in {"exit", "quit", ":q"}:
             return 0
+        print()
         try:
-            answer = rag.ask(q, history=history)
+            answer = stream_to_terminal(q, history)
         except RagError as exc:
             print(f"error: {exc}", file=sys.stderr)
             continue
-        print()
-        print_answer(answer)
         history += [{"role": "user", "content": q}, {"role": "assistant", "content": answer.text}]
 
 

@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
     rag_llm_model: str = "gpt-4.1-mini"
+    rag_llm_timeout: float = Field(60.0, gt=0)
+    rag_llm_max_retries: int = Field(2, ge=0, le=10)
+    rag_llm_temperature: float = Field(0.1, ge=0.0, le=2.0)
+    rag_context_tokens: int = Field(3000, ge=200)
 
     @property
     def sources_dir(self) -> Path:

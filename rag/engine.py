@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from os import PathLike
 
 from rag.config import Settings, get_settings
@@ -13,6 +13,8 @@ from rag.errors import RagError
 from rag.extractive import ABSTAIN, compose
 from rag.indexer import ProgressFn, run_index
 from rag.keyword import KeywordIndex, keyword_index_for, terms
+from rag.llm import LLM, LLMError, Usage
+from rag.llm_answer import heuristic_condense, llm_condense, resolve_citations, stream_answer
 from rag.retrieve import WEIGHTS, Scored, is_relevant, rescore
 from rag.schema import Answer, IndexReport, Passage
 from rag.store import Store
@@ -30,6 +32,7 @@ class Engine:
         self.store = Store(self.settings.index_dir, self.settings.rag_lock_timeout)
         self._embedder: Embedder | None = None
         self._kidx: KeywordIndex | None = None
+        self._llm: LLM | None = None
         self._lock = threading.RLock()
 
     # ---- models --------------------------------------------------------------------------
@@ -108,31 +111,79 @@ class Engine:
         return out
 
     # ---- answering -----------------------------------------------------------------------
+    @property
+    def llm(self) -> LLM | None:
+        if not self.settings.llm_enabled:
+            return None
+        if self._llm is None:
+            self._llm = LLM(self.settings)
+        return self._llm
+
     def ask(self, question: str, history: list | None = None) -> Answer:
+        answer = None
+        for item in self.ask_stream(question, history):
+            if isinstance(item, Answer):
+                answer = item
+        assert answer is not None
+        return answer
+
+    def ask_stream(self, question: str, history: list | None = None) -> Iterator[str | Answer]:
+        """Text deltas as they are written, then the finished Answer (citations resolved)."""
         t_start = time.perf_counter()
         question = _check_question(question)
         timings: dict[str, float] = {}
-        hits = self.retrieve(question, timings)
+        llm, notices = self.llm, []
+        query = question
+        if history:
+            t0 = time.perf_counter()
+            query = heuristic_condense(question, history)
+            if llm is not None:
+                try:
+                    query = llm_condense(llm, question, history)
+                except LLMError as exc:
+                    notices.append(f"{exc} The follow-up was resolved offline.")
+            timings["condense_ms"] = _ms(t0)
+        hits = self.retrieve(query, timings)
         top = hits[: self.settings.rag_top_k]
         relevant = [h for h in top if is_relevant(h, self.settings.rag_min_relevance)]
-        t0 = time.perf_counter()
-        text, citations = compose(question, relevant, self.keyword_index())
-        timings["answer_ms"] = _ms(t0)
-        timings["total_ms"] = _ms(t_start)
-        passages = []
+        answer = None
+        if llm is not None and relevant:
+            t0 = time.perf_counter()
+            usage = Usage()
+            # The gate decides whether to ask at all; the LLM then sees the whole top k, so it
+            # can combine passages (unsupported uses are caught by the citation check).
+            gen = stream_answer(llm, query, top, self.settings.rag_context_tokens, usage)
+            try:
+                while True:
+                    delta = next(gen)
+                    timings.setdefault("first_token_ms", _ms(t_start))
+                    yield delta
+            except StopIteration as done:
+                text, order, used = done.value
+                text, citations, backed = resolve_citations(text, order, used, self.embedder)
+                if not backed and text != ABSTAIN:
+                    notices.append("No sentence of this answer is backed by a cited source; "
+                                   "treat it with care.")
+                answer = Answer(text=text, citations=citations, mode="llm",
+                                abstained=text == ABSTAIN, usage=usage.as_dict(llm.model))
+            except LLMError as exc:
+                notices.append(f"{exc} Showing the offline answer instead.")
+            timings["llm_ms"] = _ms(t0)
+        if answer is None:
+            t0 = time.perf_counter()
+            text, citations = compose(query, relevant, self.keyword_index())
+            timings["answer_ms"] = _ms(t0)
+            answer = Answer(text=text, citations=citations, mode="extractive",
+                            abstained=text == ABSTAIN,
+                            usage={"prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0})
+            yield text
         for h in top:
             h.passage.score = round(h.score, 4)
-            passages.append(h.passage)
-        return Answer(
-            text=text,
-            citations=citations,
-            mode="extractive",
-            abstained=text == ABSTAIN,
-            query=question,
-            timings=timings,
-            usage={"prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0},
-            passages=passages,
-        )
+        answer.query, answer.notice = query, " ".join(notices)
+        answer.passages = [h.passage for h in top]
+        timings["total_ms"] = _ms(t_start)
+        answer.timings = timings
+        yield answer
 
     def status(self) -> dict:
         rows = self.store.file_rows()

@@ -37,7 +37,8 @@ class Citation:
     page: int | None = None
     quote: str = ""  # the sentence of the passage that the answer used
     passage_id: str = ""
-    supported: bool = True
+    supported: bool = True  # the cited sentence is backed by this passage (checked, not assumed)
+    support: float = 1.0  # the support score behind `supported` (extractive quotes are 1.0)
 
     def to_dict(self) -> dict:
         return asdict(self)
