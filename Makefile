@@ -24,6 +24,7 @@ run: index
 	$(BIN)/rag chat
 
 test: setup
+	$(BIN)/ruff check rag ui tests benchmarks
 	$(BIN)/python -m pytest
 
 lint: setup

@@ -1,6 +1,6 @@
 """Benchmarks, measured side by side in one run; results are appended to benchmarks/RESULTS.md.
 
-    .venv/bin/python benchmarks/run.py [--only quality,throughput,latency,cold] [--no-write]
+    .venv/bin/python benchmarks/run.py [--only quality,throughput,latency,cold,llm] [--no-write]
 
 (a) quality:    our hybrid retriever vs a plain LlamaIndex VectorStoreIndex and a plain
                 LlamaIndex BM25Retriever, same passages, same embedding model, golden sets.
@@ -9,6 +9,7 @@
 (c) latency:    warm `ask()` p50/p95 on the seeds, offline.
 (d) cold:       `rag ask "..."` in a fresh process (wall time, peak RSS) vs a plain
                 LlamaIndex + sentence-transformers script answering the same query.
+(e) llm:        time to first token minus the test server's fixed delay (real HTTP, loopback).
 """
 
 from __future__ import annotations
@@ -74,6 +75,9 @@ def quality(tmp: Path) -> list[str]:
         vret = vindex.as_retriever(similarity_top_k=10)
         bret = BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=10)
 
+        def ours(q, rag=rag):
+            return [(h.source, h.line) for h in rag.search(q, k=10)]
+
         def li(retriever):
             return lambda q: [(n.node.metadata["source"], n.node.metadata["line"])
                               for n in retriever.retrieve(q)]
@@ -81,7 +85,7 @@ def quality(tmp: Path) -> list[str]:
         for label, rank in [
             ("LlamaIndex VectorStoreIndex (MiniLM)", li(vret)),
             ("LlamaIndex BM25Retriever", li(bret)),
-            ("**rag hybrid (ours)**", lambda q: [(h.source, h.line) for h in rag.search(q, k=10)]),
+            ("**rag hybrid (ours)**", ours),
         ]:
             s = retrieval_scores(golden, rank)
             rows.append(f"| {name} ({s.n} q) | {label} | {s.hit1:.3f} | {s.hit3:.3f} | {s.mrr:.3f} |")
@@ -145,6 +149,37 @@ def latency(tmp: Path, rounds: int = 20) -> list[str]:
     ]
 
 
+# ---- (e) LLM mode overhead ------------------------------------------------------------
+def llm_overhead(tmp: Path, rounds: int = 8, delay: float = 0.1) -> list[str]:
+    """Time to first token minus the server's own fixed delay, over real HTTP on loopback."""
+    from rag.evaluate import load_golden
+    from tests.openai_server import FakeOpenAI, Reply
+
+    questions = [g["question"] for g in load_golden(DATA / "golden_seeds.jsonl")
+                 if not g.get("abstain")]
+    with FakeOpenAI() as server:
+        server.default = Reply("The sources say so [1].", delay=delay)
+        rag = _use({**_fresh_env(ROOT / "seeds", tmp / "llm"), "OPENAI_BASE_URL": server.url,
+                    "OPENAI_API_KEY": "sk-bench"})
+        rag.ask(questions[0])  # warm: index, models, HTTP client
+        extra = []
+        for _ in range(rounds):
+            for q in questions:
+                t0 = time.perf_counter()
+                for _item in rag.ask_stream(q):
+                    extra.append((time.perf_counter() - t0 - delay) * 1000)
+                    break
+        for k in ("OPENAI_BASE_URL", "OPENAI_API_KEY"):
+            os.environ.pop(k, None)
+    p = statistics.quantiles(extra, n=20)
+    return [
+        "| metric | ms |", "|---|---|",
+        f"| added latency to first token, p50 ({len(extra)} asks; server delay {delay * 1000:.0f} ms "
+        "subtracted) | **" + f"{statistics.median(extra):.1f}** |",
+        f"| added latency to first token, p95 | {p[18]:.1f} |",
+    ]
+
+
 # ---- (d) cold start ---------------------------------------------------------------------
 BASELINE = """
 import sys, chromadb
@@ -202,16 +237,18 @@ def cold(tmp: Path, runs: int = 3) -> list[str]:
     base = [_timed([sys.executable, str(script), chroma, "query", q], env) for _ in range(runs)]
     med = lambda xs, i: statistics.median(x[i] for x in xs)  # noqa: E731
     return [
-        "| fresh process, index already built | wall s (median of %d) | peak RSS MB |" % runs,
+        f"| fresh process, index already built | wall s (median of {runs}) | peak RSS MB |",
         "|---|---|---|",
-        f"| plain LlamaIndex + sentence-transformers script (retrieval only) | {med(base, 0):.2f} | {med(base, 1):.0f} |",
-        f"| **`rag ask \"{q}\"`** (retrieval + cited answer) | **{med(ours, 0):.2f}** | {med(ours, 1):.0f} |",
+        "| plain LlamaIndex + sentence-transformers script (retrieval only) "
+        f"| {med(base, 0):.2f} | {med(base, 1):.0f} |",
+        f"| **`rag ask \"{q}\"`** (retrieval + cited answer) "
+        f"| **{med(ours, 0):.2f}** | {med(ours, 1):.0f} |",
     ]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", default="quality,throughput,latency,cold")
+    ap.add_argument("--only", default="quality,throughput,latency,cold,llm")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -223,7 +260,8 @@ def main() -> None:
     sections = {"quality": ("(a) Retrieval quality", quality),
                 "throughput": ("(b) Indexing throughput", throughput),
                 "latency": ("(c) Warm ask() latency, offline, seeds", latency),
-                "cold": ("(d) Cold start of the CLI", cold)}
+                "cold": ("(d) Cold start of the CLI", cold),
+                "llm": ("(e) LLM mode: our added latency to the first token", llm_overhead)}
     out = [f"## {dt.date.today().isoformat()} — `{' '.join(['benchmarks/run.py', *sys.argv[1:]])}`",
            "", f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
            f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "

@@ -67,7 +67,8 @@ class Engine:
     ) -> IndexReport:
         s = self.settings
         report = run_index(
-            self.store, lambda: self.embedder, model_key(s.rag_embed_model), s.sources_dir, paths=paths, rebuild=rebuild,
+            self.store, lambda: self.embedder, model_key(s.rag_embed_model), s.sources_dir,
+            paths=paths, rebuild=rebuild,
             budget=s.rag_chunk_tokens, max_bytes=int(s.rag_max_file_mb * 1e6), progress=progress,
         )
         self.keyword_index()  # rebuilt and persisted now rather than on the next question
@@ -168,6 +169,8 @@ class Engine:
                                 abstained=text == ABSTAIN, usage=usage.as_dict(llm.model))
             except LLMError as exc:
                 notices.append(f"{exc} Showing the offline answer instead.")
+            finally:
+                gen.close()
             timings["llm_ms"] = _ms(t0)
         if answer is None:
             t0 = time.perf_counter()

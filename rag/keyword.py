@@ -64,7 +64,8 @@ class KeyTerm:
     kind: str  # "number" | "name"
 
 
-_QUESTION_WORDS = frozenset("what who whom whose when where which why how did does do is are was were".split())
+_QUESTION_WORDS = frozenset(
+    "what who whom whose when where which why how did does do is are was were".split())
 
 
 def key_terms(question: str) -> list[KeyTerm]:

@@ -101,6 +101,7 @@ class LLM:
     def stream(self, messages: list[dict], usage: Usage) -> Iterator[str]:
         """Text deltas; fills `usage`. Raises LLMError, also for a stream with no content."""
         got_text = False
+        stream = None
         try:
             stream = self.client.chat.completions.create(
                 model=self.model, messages=messages, temperature=self.settings.rag_llm_temperature,
@@ -115,10 +116,13 @@ class LLM:
                     if delta:
                         got_text = True
                         yield delta
-        except LLMError:
-            raise
         except Exception as exc:
             raise LLMError(explain(exc, self.settings)) from None
+        finally:
+            # Close now, not whenever the garbage collector gets to it: a response closed from
+            # the collector in the middle of the next request deadlocks httpx's pool lock.
+            if stream is not None:
+                stream.close()
         if not got_text:
             raise LLMError(
                 f"The LLM ({describe(self.settings)}) returned an empty answer, which servers such "

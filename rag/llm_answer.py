@@ -96,11 +96,15 @@ def stream_answer(llm: LLM, question: str, hits: list[Scored], budget: int,
     messages, used = build_messages(question, hits, llm.model, budget)
     renum = Renumberer(len(used))
     pieces: list[str] = []
-    for delta in llm.stream(messages, usage):
-        out = renum.feed(delta)
-        if out:
-            pieces.append(out)
-            yield out
+    deltas = llm.stream(messages, usage)
+    try:
+        for delta in deltas:
+            out = renum.feed(delta)
+            if out:
+                pieces.append(out)
+                yield out
+    finally:
+        deltas.close()  # a consumer that stops early must not leave the HTTP stream open
     tail = renum.finish()
     if tail:
         pieces.append(tail)

@@ -30,11 +30,13 @@ CHROMA_BATCH = 1000  # Chroma rejects very large adds
 _PASSAGE_COLS = (
     "id", "source", "text", "line", "page", "char_start", "char_end", "hash", "title", "url", "date"
 )
+_TEXT_COLS = ("id", "source", "text", "hash", "title", "url", "date")
+_COLUMN_DEFS = ", ".join(f"{c} {'TEXT' if c in _TEXT_COLS else 'INTEGER'}" for c in _PASSAGE_COLS)
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
     source TEXT PRIMARY KEY, hash TEXT NOT NULL, size INTEGER, mtime REAL, indexed_at REAL);
-CREATE TABLE IF NOT EXISTS passages ({", ".join(c + " TEXT" if c in ("id", "source", "text", "hash", "title", "url", "date") else c + " INTEGER" for c in _PASSAGE_COLS)});
+CREATE TABLE IF NOT EXISTS passages ({_COLUMN_DEFS});
 CREATE UNIQUE INDEX IF NOT EXISTS passages_id ON passages(id);
 CREATE INDEX IF NOT EXISTS passages_source ON passages(source);
 CREATE INDEX IF NOT EXISTS passages_hash ON passages(hash);
@@ -211,7 +213,8 @@ class Store:
         if not ids:
             return {}
         res = self.collection.get(ids=list(ids), include=["embeddings"])
-        return {i: np.asarray(e, dtype=np.float32) for i, e in zip(res["ids"], res["embeddings"], strict=True)}
+        pairs = zip(res["ids"], res["embeddings"], strict=True)
+        return {i: np.asarray(e, dtype=np.float32) for i, e in pairs}
 
     def chroma_ids(self) -> set[str]:
         return set(self.collection.get(include=[])["ids"])

@@ -68,7 +68,10 @@ class FakeOpenAI:
                     return self._embeddings(body)
                 if self.path.endswith("/chat/completions"):
                     reply = fake.replies.popleft() if fake.replies else fake.default
-                    return self._chat(body, reply)
+                    try:
+                        return self._chat(body, reply)
+                    except (BrokenPipeError, ConnectionResetError):
+                        return None  # the client stopped reading (timeout, early stop)
                 self._json(404, {"error": {"message": "no such route", "code": "not_found"}})
 
             def _json(self, status: int, payload: dict) -> None:
