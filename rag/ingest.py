@@ -96,7 +96,8 @@ def split_sentences(text: str) -> list[str]:
 
 def _pack(text: str, start: int, end: int, budget: int) -> Iterable[tuple[int, int]]:
     """Split text[start:end] into spans of whole sentences of at most `budget` tokens."""
-    if count_tokens(text[start:end]) <= budget:
+    # A token is at least one character, so a span no longer than the budget fits uncounted.
+    if end - start <= budget or count_tokens(text[start:end]) <= budget:
         yield start, end
         return
     cur_s = cur_e = None

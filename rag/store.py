@@ -242,7 +242,7 @@ class Store:
                 chunk = upsert[b : b + CHROMA_BATCH]
                 col.upsert(
                     ids=[p.id for p, _ in chunk],
-                    embeddings=np.stack([v for _, v in chunk]).tolist(),
+                    embeddings=np.stack([v for _, v in chunk]),
                     metadatas=[_flat_meta(p) for p, _ in chunk],
                 )
             db, now = self.db, time.time()
