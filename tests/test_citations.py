@@ -22,7 +22,8 @@ def test_streamed_markers_split_across_chunks():
 
 
 def test_marker_after_the_full_stop_cites_the_sentence_before():
-    assert cited_sentences("Rubio spoke. [1] Xi replied [2].") == [("Rubio spoke.", [1]), ("Xi replied.", [2])]
+    got = cited_sentences("Rubio spoke. [1] Xi replied [2].")
+    assert got == [("Rubio spoke.", [1]), ("Xi replied.", [2])]
 
 
 def test_support_threshold_separates_the_calibration_pairs(engine):
