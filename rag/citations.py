@@ -63,10 +63,14 @@ class Renumberer:
         return MARKER.sub(self._sub, text)
 
 
+def tidy(text: str) -> str:
+    """Close the gaps that dropped markers leave ("and [7]." → "and.")."""
+    return re.sub(r"[ \t]+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
+
+
 def renumber(text: str, k: int) -> tuple[str, list[int]]:
     r = Renumberer(k)
-    out = r.feed(text) + r.finish()
-    return re.sub(r"[ \t]+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", out)).strip(), r.order
+    return tidy(r.feed(text) + r.finish()), r.order
 
 
 def cited_sentences(text: str) -> list[tuple[str, list[int]]]:

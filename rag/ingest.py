@@ -114,7 +114,7 @@ def _pack(text: str, start: int, end: int, budget: int) -> Iterable[tuple[int, i
         yield cur_s, cur_e
 
 
-def _line_of(text: str, offset: int, line_starts: list[int]) -> int:
+def _line_of(offset: int, line_starts: list[int]) -> int:
     from bisect import bisect_right
 
     return bisect_right(line_starts, offset)
@@ -163,7 +163,7 @@ def parse_text(text: str, source: str, budget: int) -> list[Passage]:
     out = []
     for bs, be in _blocks(text):
         for s, e in _pack(text, bs, be, budget):
-            out.append(_make(source, text, s, e, _line_of(text, s, starts)))
+            out.append(_make(source, text, s, e, _line_of(s, starts)))
     return out
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from rag.citations import SUPPORT_THRESHOLD, Renumberer, cited_sentences, support_score
+from rag.citations import SUPPORT_THRESHOLD, Renumberer, cited_sentences, support_score, tidy
 from rag.embed import Embedder
 from rag.extractive import ABSTAIN
 from rag.keyword import key_terms
@@ -119,7 +119,7 @@ def resolve_citations(text: str, order: list[int], used: list[Scored],
                       embedder: Embedder) -> tuple[str, list[Citation], bool]:
     """Citations for the renumbered text, each checked against its passage. Returns the
     cleaned text, the citations and whether any sentence is backed by a supported one."""
-    text = re.sub(r"[ \t]+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
+    text = tidy(text)
     if ABSTAIN.rstrip(".").lower() in text.lower() and not order:
         return ABSTAIN, [], False
     sentences = cited_sentences(text)
