@@ -20,7 +20,7 @@ from rag.errors import RagError  # noqa: E402
 from rag.schema import Answer, Citation, IndexReport, Passage  # noqa: E402
 
 __all__ = ["Answer", "Citation", "IndexReport", "Passage", "RagError", "ask", "ask_stream", "search", "index",
-           "get_engine", "reset"]
+           "add_sources", "get_engine", "reset"]
 
 _engine = None
 _engine_lock = threading.Lock()
@@ -67,3 +67,11 @@ def search(query: str, k: int = 5) -> list[Passage]:
 def index(paths: Sequence[str | PathLike] | None = None, *, rebuild: bool = False) -> IndexReport:
     """Bring the index up to date with the sources (incremental unless rebuild=True)."""
     return get_engine().index(paths, rebuild=rebuild)
+
+
+def add_sources(paths: Sequence[str | PathLike]):
+    """Copy files into the sources folder (checked, safely named, duplicates refused) and
+    index them; returns (per-file results, IndexReport or None when nothing was stored)."""
+    from pathlib import Path
+
+    return get_engine().add_sources([(p, Path(p).name) for p in paths])

@@ -128,6 +128,29 @@ def cmd_index(args) -> int:
     return 0
 
 
+def cmd_add(args) -> int:
+    import rag
+
+    results, report = rag.add_sources(args.files)
+    if args.json:
+        print(json.dumps({"files": [vars(r) for r in results],
+                          "index": report.to_dict() if report else None}, ensure_ascii=False, indent=2))
+    else:
+        for r in results:
+            where = f" → {r.source}" if r.status != "rejected" and r.source != Path(r.name).name else ""
+            print(f"{r.status:>9}  {r.name}{where}" + (f": {r.reason}" if r.reason else ""))
+        if report:
+            print(f"Indexed in {report.seconds:.1f} s: {report.summary()}.")
+    return 0 if any(r.status != "rejected" for r in results) else 1
+
+
+def cmd_ui(args) -> int:
+    from ui.app import serve
+
+    serve(args.host, args.port, insecure=args.insecure)
+    return 0
+
+
 def cmd_chat(args) -> int:
     print("Ask about your sources (empty line or Ctrl-D to quit).")
     history: list[dict] = []
@@ -175,6 +198,22 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--rebuild", action="store_true", help="start from an empty index")
     i.add_argument("--json", action="store_true", help="print the report as JSON")
     i.set_defaults(func=cmd_index)
+
+    d = sub.add_parser("add", help="copy files into the sources folder and index them",
+                       description="Check files (type, size, text, duplicates), copy them into "
+                                   "RAG_SOURCES_DIR under safe names, and index them.")
+    d.add_argument("files", nargs="+", help=".txt, .md, .jsonl or .html files")
+    d.add_argument("--json", action="store_true", help="print the per-file results as JSON")
+    d.set_defaults(func=cmd_add)
+
+    u = sub.add_parser("ui", help="start the web page (chat, sources, uploads)",
+                       description="Serve the chat page. Binds 127.0.0.1 unless told otherwise; another "
+                                   "address needs RAG_UI_AUTH=user:password or --insecure.")
+    u.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    u.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    u.add_argument("--insecure", action="store_true",
+                   help="allow a non-loopback address without a login")
+    u.set_defaults(func=cmd_ui)
 
     c = sub.add_parser("chat", help="ask questions in a loop",
                        description="Interactive questions and answers with follow-ups.")

@@ -31,6 +31,7 @@ def offline_environment() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if "TIKTOKEN_CACHE_DIR" not in os.environ:
         from importlib.util import find_spec
@@ -61,6 +62,9 @@ class Settings(BaseSettings):
     rag_llm_max_retries: int = Field(2, ge=0, le=10)
     rag_llm_temperature: float = Field(0.1, ge=0.0, le=2.0)
     rag_context_tokens: int = Field(3000, ge=200)
+    rag_ui_auth: SecretStr | None = None  # "user:password"
+    rag_ui_examples: str = ("What did Rubio propose?|What did Xi Jinping tell Sergei Shoigu?|"
+                            "Why do experts talk about a reverse Nixon?")
 
     @property
     def sources_dir(self) -> Path:

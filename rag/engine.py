@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from os import PathLike
+from urllib.parse import urlsplit
 
 from rag.config import Settings, get_settings
 from rag.embed import Embedder, get_embedder, model_key
@@ -17,6 +18,7 @@ from rag.llm import LLM, LLMError, Usage
 from rag.llm_answer import heuristic_condense, llm_condense, resolve_citations, stream_answer
 from rag.retrieve import WEIGHTS, Scored, is_relevant, rescore
 from rag.schema import Answer, IndexReport, Passage
+from rag.sources import FileResult, stage_files
 from rag.store import Store
 
 MAX_QUESTION_CHARS = 4000
@@ -73,6 +75,25 @@ class Engine:
         )
         self.keyword_index()  # rebuilt and persisted now rather than on the next question
         return report
+
+    def add_sources(
+        self,
+        files: Sequence[tuple[str | PathLike, str]],
+        progress: ProgressFn | None = None,
+    ) -> tuple[list[FileResult], IndexReport | None]:
+        """Store acceptable (path, original name) files in the sources folder and index them."""
+        s = self.settings
+        results, stored = stage_files(files, s.sources_dir, self.store.files(),
+                                      max_bytes=int(s.rag_max_file_mb * 1e6), budget=s.rag_chunk_tokens)
+        if not stored:
+            return results, None
+        report = self.index(stored, progress=progress)
+        for r in results:
+            if r.status in ("added", "updated") and report.files.get(r.source) == "rejected":
+                r.status = "rejected"
+                r.reason = next((w for w in report.warnings if w.startswith(r.source)),
+                                "It could not be indexed.")
+        return results, report
 
     def ensure_index(self) -> None:
         if self.store.count() == 0:
@@ -187,6 +208,17 @@ class Engine:
         timings["total_ms"] = _ms(t_start)
         answer.timings = timings
         yield answer
+
+    def mode(self) -> str:
+        """What answers the questions, for people: "Offline (extractive)" or "LLM: <model> at <host>"."""
+        s = self.settings
+        if not s.llm_enabled:
+            return "Offline (extractive)"
+        # hostname only: a base URL may carry credentials, which must never reach a page or log
+        parts = urlsplit(s.openai_base_url or "https://api.openai.com/v1")
+        host = parts.hostname or "?"
+        host += f":{parts.port}" if parts.port else ""
+        return f"LLM: {s.rag_llm_model} at {host}"
 
     def status(self) -> dict:
         rows = self.store.file_rows()

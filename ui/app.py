@@ -1,0 +1,228 @@
+"""The Gradio page: chat with cited answers, a sources panel, uploads and index status.
+
+A thin layer over the `rag` engine: every answer, search and index run is the engine's; this
+module only turns them into page updates and named API endpoints.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import gradio as gr
+
+from rag.config import project_root
+from rag.engine import Engine
+from rag.errors import RagError
+from rag.ingest import SUPPORTED_SUFFIXES
+from ui.render import (
+    Turn,
+    answer_html,
+    api_text,
+    index_summary,
+    mode_badge,
+    results_rows,
+    sources_html,
+    status_markdown,
+)
+
+STATIC = Path(__file__).parent / "static"
+RESULT_HEADERS = ["File", "Result", "Detail"]
+
+
+def _progress_fn(progress: gr.Progress):
+    labels = {"scan": ("Reading files", "files"), "embed": ("Embedding passages", "passages")}
+
+    def report(stage: str, done: int, total: int) -> None:
+        desc, unit = labels.get(stage, (stage, "steps"))
+        progress((done, total), desc=desc, unit=unit)
+
+    return report
+
+
+def _chat_messages(turns: list[Turn]) -> list[dict]:
+    import html
+
+    msgs: list[dict] = []
+    for i, t in enumerate(turns):
+        msgs.append({"role": "user", "content": html.escape(t.question)})
+        msgs.append({"role": "assistant", "content": answer_html(i, t)})
+    return msgs
+
+
+def _history(turns: list[Turn]) -> list[dict]:
+    out: list[dict] = []
+    for t in turns:
+        if t.answer is not None:
+            out += [{"role": "user", "content": t.question}, {"role": "assistant", "content": t.answer.text}]
+    return out
+
+
+def build(engine: Engine) -> gr.Blocks:
+    s = engine.settings
+    root = s.sources_dir.name
+    examples = [q.strip() for q in s.rag_ui_examples.split("|") if q.strip()]
+    accepted = ", ".join(SUPPORTED_SUFFIXES)
+
+    def status() -> str:
+        return status_markdown(engine.status(), engine.mode())
+
+    def respond(question: str, turns: list[Turn]):
+        question = (question or "").strip()
+        if not question:
+            yield gr.skip(), gr.skip(), gr.skip()
+            return
+        turns = [*turns, Turn(question)]
+        t = turns[-1]
+        yield _chat_messages(turns), gr.skip(), turns
+        try:
+            for item in engine.ask_stream(question, _history(turns[:-1])):
+                if isinstance(item, str):
+                    t.text += item
+                    yield _chat_messages(turns), gr.skip(), turns
+                else:
+                    t.answer, t.text = item, item.text
+        except RagError as exc:
+            t.error = str(exc)
+        yield _chat_messages(turns), sources_html(turns, root), turns
+
+    def ask(question: str) -> str:
+        """Answer a question from the indexed sources: the text with [n] markers, then the
+        numbered sources (file:line and the quoted sentence)."""
+        try:
+            return api_text(engine.ask(question), root)
+        except RagError as exc:
+            raise gr.Error(str(exc)) from None
+
+    def add_sources(paths: list[str] | None, progress=gr.Progress()):  # noqa: B008 (Gradio's idiom)
+        if not paths:
+            return gr.skip(), "Choose one or more files to add.", status(), None
+        try:
+            results, report = engine.add_sources([(p, Path(p).name) for p in paths], _progress_fn(progress))
+        except RagError as exc:
+            raise gr.Error(str(exc)) from None
+        rows = results_rows(results, report, include_unchanged=True)
+        return rows, index_summary(report), status(), None
+
+    def reindex(progress=gr.Progress()):  # noqa: B008
+        try:
+            report = engine.index(progress=_progress_fn(progress))
+        except RagError as exc:
+            raise gr.Error(str(exc)) from None
+        return results_rows([], report, include_unchanged=False), index_summary(report), status()
+
+    def pick_example(evt: gr.SelectData) -> str:
+        return evt.value["text"]
+
+    def new_chat():
+        return [], sources_html([], root), [], ""
+
+    with gr.Blocks(title="News sources · cited answers", fill_width=True) as demo:
+        turns = gr.State([])
+        pending = gr.State("")
+        with gr.Row(equal_height=True, elem_id="rag-header"):
+            gr.Markdown("### Cited answers over your news sources")
+            gr.HTML(mode_badge(engine.mode()), elem_id="rag-mode-box")
+        with gr.Row():
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(
+                    elem_id="rag-chat", height=560, buttons=["copy"], show_label=False,
+                    examples=[{"text": q} for q in examples], feedback_options=None,
+                    placeholder="Ask about your sources. Every sentence of the answer cites the passage "
+                                "it came from; click a number to read it.",
+                )
+                with gr.Row():
+                    msg = gr.Textbox(placeholder="Ask a question and press Enter", show_label=False,
+                                     scale=6, autofocus=True, elem_id="rag-question", max_length=4000)
+                    send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="rag-send")
+                    clear = gr.Button("New chat", scale=1, min_width=80, elem_id="rag-new")
+            with gr.Column(scale=2):
+                with gr.Tabs():
+                    with gr.Tab("Sources", id="sources", elem_id="rag-sources-tab"):
+                        panel = gr.HTML(sources_html([], root), elem_id="rag-sources")
+                    with gr.Tab("Add sources & index", id="library", elem_id="rag-library-tab"):
+                        status_md = gr.Markdown(elem_id="rag-status")
+                        upload = gr.File(
+                            label=f"Add sources ({accepted}; up to {s.rag_max_file_mb:g} MB each)",
+                            file_count="multiple", type="filepath", elem_id="rag-upload")
+                        reindex_btn = gr.Button("Re-index sources folder", elem_id="rag-reindex")
+                        summary = gr.Markdown(elem_id="rag-index-summary")
+                        results = gr.Dataframe(headers=RESULT_HEADERS, value=[], interactive=False, wrap=True,
+                                               elem_id="rag-results", show_label=False)
+
+        chat_out = [chatbot, panel, turns]
+        answer_opts = dict(concurrency_limit=8, concurrency_id="ask", api_visibility="private")
+        for trigger in (msg.submit, send.click):
+            trigger(lambda q: ("", q), msg, [msg, pending], queue=False, api_visibility="private").then(
+                respond, [pending, turns], chat_out, **answer_opts)
+        chatbot.example_select(pick_example, None, pending, queue=False, api_visibility="private").then(
+            respond, [pending, turns], chat_out, **answer_opts)
+        clear.click(new_chat, None, [chatbot, panel, turns, msg], queue=False, api_visibility="private")
+        chatbot.clear(new_chat, None, [chatbot, panel, turns, msg], queue=False, api_visibility="private")
+
+        index_opts = dict(concurrency_limit=1, concurrency_id="index")
+        upload.upload(add_sources, upload, [results, summary, status_md, upload], api_name="add_sources",
+                      **index_opts)
+        reindex_btn.click(reindex, None, [results, summary, status_md], api_name="reindex", **index_opts)
+        demo.load(status, None, status_md, api_name="status")
+        gr.api(ask, api_name="ask", concurrency_limit=8, concurrency_id="ask")
+    return demo
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _auth(engine: Engine) -> tuple[str, str] | None:
+    raw = engine.settings.rag_ui_auth
+    if raw is None:
+        return None
+    user, sep, password = raw.get_secret_value().partition(":")
+    if not sep or not user or not password:
+        raise RagError("RAG_UI_AUTH must look like user:password (both non-empty).")
+    return user, password
+
+
+def _theme() -> gr.themes.Base:
+    # System fonts only: the default theme imports Google Fonts, which an offline page can't load.
+    return gr.themes.Soft(font=["ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "sans-serif"],
+                          font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"])
+
+
+def serve(host: str = "127.0.0.1", port: int = 7860, insecure: bool = False) -> None:
+    """Start the page (blocking) after loading the models, so the first question is fast."""
+    import rag
+
+    engine = rag.get_engine()
+    auth = _auth(engine)
+    if not _is_loopback(host) and auth is None and not insecure:
+        raise RagError(
+            f"Refusing to serve on {host} without a login: set RAG_UI_AUTH=user:password, or pass "
+            "--insecure if everyone who can reach this address may read and change your sources."
+        )
+    engine.ensure_index()
+    engine.embedder.embed_query("warm up")
+    s = engine.settings
+    demo = build(engine)
+    demo.queue(default_concurrency_limit=2)
+    try:
+        demo.launch(
+            server_name=host, server_port=port, auth=auth, quiet=True, show_error=True, ssr_mode=False,
+            prevent_thread_lock=True,
+            theme=_theme(), css=(STATIC / "app.css").read_text(),
+            head=f"<script>{(STATIC / 'app.js').read_text()}</script>",
+            # The sources, the index and .env are never served, whatever Gradio's defaults become.
+            blocked_paths=[str(s.sources_dir), str(s.index_dir), str(project_root() / ".env")],
+            # Uploads a little over the limit still reach us and get a clear reason; huge ones stop here.
+            max_file_size=f"{max(2 * s.rag_max_file_mb, s.rag_max_file_mb + 5):g}mb",
+            footer_links=["api"], pwa=False,
+        )
+    except OSError as exc:
+        raise RagError(f"Cannot serve on {host}:{port} ({exc}); pick another --port.") from None
+    print(f"rag UI running at {demo.local_url}  ({engine.mode()}; Ctrl-C to stop)", flush=True)
+    demo.block_thread()
