@@ -49,6 +49,11 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+def passage_hash(text: str, title: str = "") -> str:
+    """Identifies what gets embedded: the text, and the title it is read with when it has one."""
+    return content_hash(f"{title}\n{text}" if title else text)
+
+
 def file_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -124,9 +129,9 @@ def _line_starts(text: str) -> list[int]:
     return [0] + [m.end() for m in re.finditer(r"\n", text)]
 
 
-def _blocks(text: str) -> list[tuple[int, int]]:
-    """Paragraph spans. A file whose lines are all non-blank is a list of independent
-    snippets (one per line, like the seed file): every line is its own block."""
+def _blocks(text: str) -> tuple[list[tuple[int, int]], bool]:
+    """Paragraph spans, and whether the file is a list of independent snippets: a file whose
+    lines are all non-blank (like the seed file) has one block per line."""
     lines = text.strip("\n").split("\n")
     # Hard-wrapped prose also has no blank lines, but its lines run on in lower case.
     run_on = sum(1 for ln in lines[1:] if ln[:1].islower())
@@ -140,12 +145,26 @@ def _blocks(text: str) -> list[tuple[int, int]]:
         e -= len(chunk) - len(chunk.rstrip())
         if e > s:
             spans.append((s, e))
-    return spans
+    return spans, snippet_mode
+
+
+def _heading(text: str, spans: list[tuple[int, int]]) -> str:
+    """An article's headline: a first paragraph of one short line that is not a sentence.
+    Every passage is read with it, so "what did it cost?" finds the paragraph that names
+    the cost but not the subject."""
+    if len(spans) < 2:
+        return ""
+    first = text[spans[0][0]:spans[0][1]]
+    marked = first.startswith("#")
+    first = first.lstrip("#").strip()
+    if "\n" in first or not first or len(first) > 150 or (not marked and first[-1] in ".!?;:,"):
+        return ""
+    return first
 
 
 def _make(source: str, text: str, s: int, e: int, line: int, **meta) -> Passage:
     body = text[s:e]
-    digest = content_hash(body)
+    digest = passage_hash(body, meta.get("title", ""))
     return Passage(
         id=passage_id(source, line, None, s, digest),
         source=source,
@@ -161,9 +180,13 @@ def _make(source: str, text: str, s: int, e: int, line: int, **meta) -> Passage:
 def parse_text(text: str, source: str, budget: int) -> list[Passage]:
     starts = _line_starts(text)
     out = []
-    for bs, be in _blocks(text):
+    spans, snippets = _blocks(text)
+    title = "" if snippets else _heading(text, spans)
+    if title:
+        spans = spans[1:]  # the headline lives on in every passage's title
+    for bs, be in spans:
         for s, e in _pack(text, bs, be, budget):
-            out.append(_make(source, text, s, e, _line_of(s, starts)))
+            out.append(_make(source, text, s, e, _line_of(s, starts), title=title))
     return out
 
 
@@ -187,7 +210,7 @@ def parse_jsonl(text: str, source: str, budget: int) -> LoadedFile:
         # Offsets point at the record's line in the file; the text is the record's field.
         for s, e in _pack(body, 0, len(body.rstrip()), budget):
             piece = body[s:e]
-            digest = content_hash(piece)
+            digest = passage_hash(piece, meta["title"])
             out.append(
                 Passage(
                     id=passage_id(source, i, None, base + s, digest),
@@ -222,7 +245,7 @@ def parse_html(text: str, source: str, budget: int) -> list[Passage]:
         offset = starts[min(line, len(starts)) - 1] + (el.sourcepos or 0)
         for s, e in _pack(body, 0, len(body), budget):
             piece = body[s:e]
-            digest = content_hash(piece)
+            digest = passage_hash(piece, title)
             out.append(
                 Passage(
                     id=passage_id(source, line, None, offset + s, digest),

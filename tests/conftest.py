@@ -66,3 +66,32 @@ def engine(env):
 def run_cli(*args: str, env: dict, input: str | None = None, timeout: float = 180):
     return subprocess.run([RAG, *args], env=env, input=input, capture_output=True, text=True,
                           timeout=timeout, cwd=ROOT)
+
+
+@pytest.fixture(scope="session")
+def ui_offline(tmp_path_factory, model_cache):
+    """`rag ui` on loopback, offline, over the seed file (shared: tests add distinct files)."""
+    from tests.ui_server import UIServer, ui_env
+
+    with UIServer(ui_env(tmp_path_factory.mktemp("ui"), model_cache, RAG_MAX_FILE_MB="1")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def fake_llm():
+    from tests.openai_server import FakeOpenAI
+
+    with FakeOpenAI() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def ui_llm(tmp_path_factory, model_cache, fake_llm):
+    """`rag ui` answering through the local OpenAI-compatible test server."""
+    from tests.ui_server import UIServer, ui_env
+
+    env = ui_env(tmp_path_factory.mktemp("ui-llm"), model_cache, OPENAI_BASE_URL=fake_llm.url,
+                 OPENAI_API_KEY="sk-test-secret-4242", RAG_LLM_MODEL="gpt-4.1-mini", RAG_LLM_TIMEOUT="5",
+                 RAG_LLM_MAX_RETRIES="0")
+    with UIServer(env) as server:
+        yield server

@@ -25,6 +25,7 @@ class Reply:
     error: str = "server_error"  # error code in the body when status != 200
     usage: bool = True
     chunk_size: int = 7  # characters per streamed chunk
+    chunk_delay: float = 0.0  # seconds between streamed chunks
 
 
 class FakeOpenAI:
@@ -117,6 +118,8 @@ class FakeOpenAI:
                 chunk = {**base, "object": "chat.completion.chunk"}
                 if not reply.empty_stream:
                     for i in range(0, len(text), reply.chunk_size):
+                        if i and reply.chunk_delay:
+                            time.sleep(reply.chunk_delay)
                         event({**chunk, "choices": [{"index": 0, "finish_reason": None,
                                                       "delta": {"content": text[i:i + reply.chunk_size]}}]})
                     event({**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})

@@ -43,10 +43,11 @@ def test_prose_is_split_by_paragraphs_and_token_budget(tmp_path):
     f = tmp_path / "article.md"
     f.write_text(text, encoding="utf-8")
     passages = _load(f, budget=64).passages
-    assert passages[0].text == "# Title line" and passages[0].line == 1
-    assert passages[1].text.startswith(para1) and passages[1].line == 3
-    assert "It rained all day." in passages[1].text  # hard-wrapped paragraph stays together
-    rest = passages[2:]
+    # the headline is no passage of its own: every passage is read (embedded) with it
+    assert all(p.title == "Title line" for p in passages)
+    assert passages[0].text.startswith(para1) and passages[0].line == 3
+    assert "It rained all day." in passages[0].text  # hard-wrapped paragraph stays together
+    rest = passages[1:]
     assert len(rest) > 3  # the long paragraph is cut into several budgeted passages
     from rag.ingest import count_tokens
 
@@ -55,6 +56,25 @@ def test_prose_is_split_by_paragraphs_and_token_budget(tmp_path):
         assert text[p.char_start : p.char_end] == p.text
         assert p.line == 6
         assert p.text.endswith(".")  # cut at sentence ends
+
+
+def test_headline_travels_with_every_paragraph(tmp_path):
+    from rag.ingest import embed_text
+
+    f = tmp_path / "lyon.txt"
+    f.write_text("Lyon opens its seventh tram line\n\nThe mayor cut the ribbon on Tuesday.\n\n"
+                 "The line cost 93 million euros.\n", encoding="utf-8")
+    a = _load(f).passages
+    headline = "Lyon opens its seventh tram line"
+    assert [(p.line, p.title) for p in a] == [(3, headline), (5, headline)]
+    assert embed_text(a[1]) == "Lyon opens its seventh tram line\nThe line cost 93 million euros."
+    # a new headline is a change of what gets embedded: new ids, so the passages are re-embedded
+    f.write_text(f.read_text().replace("seventh", "7th"), encoding="utf-8")
+    b = _load(f).passages
+    assert {p.id for p in a}.isdisjoint(p.id for p in b) and a[1].text == b[1].text
+    # a first paragraph that is a sentence is not a headline
+    f.write_text("The mayor spoke on Tuesday.\n\nThe line cost 93 million euros.\n", encoding="utf-8")
+    assert [(p.line, p.title) for p in _load(f).passages] == [(1, ""), (3, "")]
 
 
 def test_hard_wrapped_prose_is_not_mistaken_for_snippets(tmp_path):
