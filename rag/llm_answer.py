@@ -34,19 +34,22 @@ def history_pairs(history: list | None) -> list[tuple[str, str]]:
 
 
 def heuristic_condense(question: str, history: list | None) -> str:
-    """Offline follow-ups: a question that points back ("what did he propose?") and names no
-    one borrows the names of the latest earlier question that had some."""
+    """Offline follow-ups: a question that points back ("what did he say about China?")
+    borrows the names of the latest earlier question that had some, unless it already
+    shares one of them (then it is about the same subject already)."""
     if not history or not _REFERS_BACK.search(question):
         return question
-    if any(k.kind == "name" for k in key_terms(question)):
-        return question
+    own = {k.term for k in key_terms(question) if k.kind == "name"}
     for role, text in reversed(history_pairs(history)):
         if role != "user":
             continue
-        names = [w for w in re.findall(r"[^\W\d_][\w'’.-]*", text)
-                 if w[0].isupper() and any(k.kind == "name" and k.term for k in key_terms(w))]
+        names = {w: {k.term for k in key_terms(w) if k.kind == "name" and k.term}
+                 for w in re.findall(r"[^\W\d_][\w'’.-]*", text) if w[0].isupper()}
+        names = {w: t for w, t in names.items() if t}
         if names:
-            return f"{question} ({' '.join(dict.fromkeys(names))})"
+            if any(t & own for t in names.values()):
+                return question
+            return f"{question} ({' '.join(names)})"
     return question
 
 

@@ -161,6 +161,11 @@ def test_follow_up_offline_heuristic(seeded):
                {"role": "assistant", "content": "He is the US Secretary of State."}]
     a = rag.ask("What did he propose?", history=history)
     assert "Rubio" in a.query and a.citations[0].line == 5
+    # the follow-up names others (Beijing) but "him" is still Rubio
+    b = rag.ask("How did Beijing react to him?", history=history)
+    assert b.query.endswith("(Marco Rubio)") and b.citations[0].line == 5
+    # nothing is borrowed when the question already names whom it is about
+    assert rag.ask("What did Rubio say about it?", history=history).query == "What did Rubio say about it?"
 
 
 def test_token_budget_drops_the_least_relevant(seeded, llm, monkeypatch):

@@ -82,7 +82,7 @@ def _source_entry(turn_no: int, c: Citation, root: str) -> str:
         f'<div class="rag-src-head"><span class="rag-num">{c.n}</span>'
         f'<code class="rag-loc">{html.escape(locator(c.source, c.line, c.page, root))}</code>'
         f'<span class="rag-score">score {c.score:.2f}</span>{_support_label(c)}</div>'
-        f'<blockquote class="rag-text">{_highlight(c.text, c.quote)}</blockquote></div>'
+        f'<div class="rag-text">{_highlight(c.text, c.quote)}</div></div>'
     )
 
 
@@ -91,7 +91,7 @@ def _other_entry(p: Passage, root: str) -> str:
         f'<div class="rag-other"><div class="rag-src-head">'
         f'<code class="rag-loc">{html.escape(locator(p.source, p.line, p.page, root))}</code>'
         f'<span class="rag-score">score {p.score:.2f}</span></div>'
-        f'<blockquote class="rag-text">{html.escape(p.text)}</blockquote></div>'
+        f'<div class="rag-text">{html.escape(p.text)}</div></div>'
     )
 
 

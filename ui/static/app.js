@@ -27,13 +27,9 @@ document.addEventListener("click", (event) => {
 document.addEventListener("click", (event) => {
   const button = event.target.closest && event.target.closest('#rag-chat button[aria-label="Copy message"]');
   if (!button) return;
-  let node = button.parentElement, answer = null;
-  while (node && node.id !== "rag-chat" && !answer) {
-    const found = node.querySelectorAll(".rag-answer");
-    if (found.length > 1) break;
-    answer = found[0] || null;
-    node = node.parentElement;
-  }
+  // Gradio puts a message's buttons right after the message row.
+  const row = button.closest('[class*="message-buttons"]')?.previousElementSibling;
+  const answer = row && row.querySelector(".rag-answer");
   if (!answer) return;
   event.preventDefault();
   event.stopPropagation();
