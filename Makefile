@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run index ask chat test lint bench browser clean
+.PHONY: setup run index chat test lint bench browser clean
 
 setup: $(STAMP)
 
@@ -20,10 +20,22 @@ $(STAMP): pyproject.toml
 index: setup
 	$(BIN)/rag index
 
+# The web page on http://127.0.0.1:7860 (override: make run UI_ARGS="--port 8000").
+UI_ARGS ?=
 run: index
+	$(BIN)/rag ui $(UI_ARGS)
+
+chat: index
 	$(BIN)/rag chat
 
-test: setup
+# The browser tests drive Debian's Chromium; install it when missing (root or sudo).
+CHROMIUM := /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+test: setup browser
 	$(BIN)/ruff check rag ui tests benchmarks
 	$(BIN)/python -m pytest
 

@@ -34,7 +34,7 @@ def safe_name(name: str) -> str:
     stem, dot, suffix = base.rpartition(".")
     if not dot:
         stem, suffix = base, ""
-    stem = re.sub(r"[^\w.-]+", "_", stem, flags=re.ASCII).strip("._-")
+    stem = re.sub(r"[^\w.-]+", "_", stem).strip("._-")
     stem = re.sub(r"\.{2,}", ".", stem)[: MAX_NAME_CHARS] or "upload"
     return f"{stem}.{suffix.lower()}" if suffix else stem
 

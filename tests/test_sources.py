@@ -1,0 +1,76 @@
+"""Adding files to the sources folder: names made safe, bad files refused, duplicates caught."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import rag
+from rag.sources import safe_name
+from tests.conftest import SEED, run_cli
+
+
+@pytest.mark.parametrize("given, stored", [
+    ("../../etc/cron.txt", "cron.txt"),
+    ("..\\..\\Windows\\notes.md", "notes.md"),
+    ("/abs/path/report.HTML", "report.html"),
+    ("a b (draft) #2.txt", "a_b_draft_2.txt"),
+    ("über Straße.md", "über_Straße.md"),
+    ("..／..／fullwidth.txt", "fullwidth.txt"),  # NFKC turns the fullwidth slash into "/"
+    (".env", "upload.env"),
+    ("...", "upload"),
+    ("nul\x00byte.txt", "nul_byte.txt"),
+    ("x" * 300 + ".txt", "x" * 100 + ".txt"),
+])
+def test_safe_name_keeps_uploads_inside_the_folder(given, stored):
+    assert safe_name(given) == stored
+
+
+def test_upload_named_to_escape_lands_inside_the_sources_folder(env, sources, tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_text("Lyon opened a new tram line on Tuesday, the mayor said.\n")
+    results, report = rag.get_engine().add_sources([(src, "../../../escaped.txt")])
+    assert [(r.status, r.source) for r in results] == [("added", "escaped.txt")]
+    assert (sources / "escaped.txt").is_file() and not (sources.parent / "escaped.txt").exists()
+    assert report.passages == 1 and rag.ask("What did Lyon open?").citations[0].source == "escaped.txt"
+
+
+def test_add_sources_statuses_and_nothing_indexed_is_lost(seeded, tmp_path):
+    engine = rag.get_engine()
+    engine.index()
+    before = engine.store.count()
+    new = tmp_path / "wire.txt"
+    new.write_text("Norway's central bank held its rate at 4.5 percent on Thursday.\n")
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"\x00\x01\x02" * 10)
+    twin = tmp_path / "twin.txt"
+    twin.write_bytes(SEED.read_bytes())
+    results, report = engine.add_sources([(new, "wire.txt"), (bad, "bad.txt"), (twin, "twin.txt"),
+                                          (new, "wire-again.txt")])
+    got = {r.name: (r.status, r.reason) for r in results}
+    assert got["wire.txt"] == ("added", "")
+    assert got["bad.txt"][0] == "rejected" and "binary" in got["bad.txt"][1]
+    assert got["twin.txt"] == ("rejected", f"Same content as {SEED.name}, which is already a source.")
+    assert got["wire-again.txt"] == ("rejected", "Same content as wire.txt, which is already a source.")
+    assert report.embedded == 1 and engine.store.count() == before + 1
+    assert sorted(p.name for p in seeded.iterdir()) == sorted([SEED.name, "wire.txt"])
+
+    new.write_text("Norway's central bank cut its rate to 4.25 percent on Thursday.\n")
+    results, report = engine.add_sources([(new, "wire.txt")])
+    assert results[0].status == "updated" and report.embedded == 1
+    assert "4.25 percent" in rag.ask("What did Norway's central bank do?").text
+
+
+def test_rag_add_cli(env, sources, tmp_path):
+    good = tmp_path / "Harbour fire.md"
+    good.write_text("Fire at Rotterdam harbour\n\nA warehouse fire was put out by 40 firefighters.\n")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    r = run_cli("add", str(good), str(empty), env=env)
+    assert r.returncode == 0, r.stderr
+    assert "added  Harbour fire.md → Harbour_fire.md" in r.stdout
+    assert "rejected  empty.txt: empty.txt is empty; nothing to index." in r.stdout
+    assert "1 added" in r.stdout and (sources / "Harbour_fire.md").is_file()
+    again = run_cli("add", "--json", str(empty), env=env)
+    assert again.returncode == 1 and json.loads(again.stdout)["files"][0]["status"] == "rejected"
