@@ -91,6 +91,23 @@ def test_upload_in_the_page_then_ask_about_it(browser, ui_offline, tmp_path):
         "sources/harbour-fire.txt:5")
 
 
+def test_reindex_shows_progress_then_per_file_results(browser, ui_offline):
+    bulk = ui_offline.sources / "bulletins.txt"
+    bulk.write_text("".join(f"Bulletin {i}: the port of Gdansk handled {i * 37} containers on day {i}.\n"
+                            for i in range(1200)))
+    page = open_page(browser, ui_offline)
+    try:
+        page.get_by_role("tab", name="Add sources & index").click()
+        page.get_by_role("button", name="Re-index sources folder").click()
+        expect(page.get_by_text("Embedding passages").first).to_be_visible()
+        expect(page.locator("#rag-results")).to_contain_text("bulletins.txt", timeout=120_000)
+        expect(page.locator("#rag-index-summary")).to_contain_text("1200 passages embedded")
+    finally:
+        bulk.unlink()
+        page.get_by_role("button", name="Re-index sources folder").click()
+        expect(page.locator("#rag-index-summary")).to_contain_text("1 removed", timeout=60_000)
+
+
 def test_example_follow_up_copy_and_new_chat(browser, ui_offline):
     page = open_page(browser, ui_offline)
     page.get_by_text(RUBIO, exact=True).click()  # an example question in the empty chat
@@ -139,6 +156,7 @@ def test_llm_answer_streams_into_the_page_with_mode_and_fallback_notice(browser,
     expect(page.locator("#rag-sources .rag-turn.active .rag-src .rag-loc")).to_have_text(SEED_LOC)
 
     page.get_by_role("button", name="New chat").click()  # no history: the one LLM call is the answer
+    expect(page.locator("#rag-chat .rag-answer")).to_have_count(0)
     fake_llm.replies.append(Reply(status=500))
     ask(page, RUBIO)
     expect(page.locator("#rag-chat .rag-notice").last).to_contain_text("Showing the offline answer instead.")

@@ -165,6 +165,8 @@ def build(engine: Engine) -> gr.Blocks:
                       **index_opts)
         reindex_btn.click(reindex, None, [results, summary, status_md], api_name="reindex", **index_opts)
         demo.load(status, None, status_md, api_name="status")
+        # Another process (`rag index`, `rag add`) may change the index; keep the panel current.
+        gr.Timer(30).tick(status, None, status_md, api_visibility="private", show_progress="hidden")
         gr.api(ask, api_name="ask", concurrency_limit=8, concurrency_id="ask")
     return demo
 
