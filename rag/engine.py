@@ -47,6 +47,13 @@ class Engine:
                                           openai_base_url=s.openai_base_url)
         return self._embedder
 
+    def warm_up(self) -> None:
+        """Load what indexing and answering need (model, tokenizer) before the first request."""
+        from rag.ingest import count_tokens
+
+        self.embedder.embed_query("warm up")
+        count_tokens("warm up")
+
     def keyword_index(self) -> KeywordIndex:
         gen = self.store.generation()
         with self._lock:

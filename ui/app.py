@@ -207,8 +207,8 @@ def serve(host: str = "127.0.0.1", port: int = 7860, insecure: bool = False) -> 
             f"Refusing to serve on {host} without a login: set RAG_UI_AUTH=user:password, or pass "
             "--insecure if everyone who can reach this address may read and change your sources."
         )
+    engine.warm_up()
     engine.ensure_index()
-    engine.embedder.embed_query("warm up")
     s = engine.settings
     demo = build(engine)
     demo.queue(default_concurrency_limit=2)
