@@ -21,6 +21,9 @@ from rag.keyword import KeywordIndex, key_terms, terms
 from rag.schema import Passage
 
 _YEAR = re.compile(r"^(1[89]|20)\d\d$")
+# A place asked about by name is often written as its adjective (Europe → European,
+# Ukraine → Ukrainian, Israel → Israeli): stems that extend the name by one of these count.
+_DEMONYM = re.compile(r"(?:n|an|ian|ean|i|ese|ish)$")
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ def rescore(
     keys = key_terms(question)
     key_idf = {k.term: kidx.idf(k.term) for k in keys}
     asked_years = {k.term for k in keys if _YEAR.match(k.term)}
+    names = {k.term for k in keys if k.kind == "name"}
     top_bm = max(bm25.values(), default=0.0) or 1.0
     total = w.cosine + w.bm25 + (w.keys if keys else 0.0)
     out = []
@@ -69,7 +73,8 @@ def rescore(
         bm = bm25.get(p.id, 0.0) / top_bm
         doc_terms = set(terms(embed_text(p)))
         cover = (
-            sum(idf for t, idf in key_idf.items() if t in doc_terms) / (sum(key_idf.values()) or 1.0)
+            sum(idf for t, idf in key_idf.items() if _holds(t, names, doc_terms))
+            / (sum(key_idf.values()) or 1.0)
             if keys else 0.0
         )
         score = (w.cosine * cos + w.bm25 * bm + (w.keys * cover if keys else 0.0)) / total
@@ -78,6 +83,13 @@ def rescore(
         out.append(Scored(p, max(0.0, min(1.0, score)), cos, bm, cover))
     out.sort(key=lambda s: -s.score)
     return out
+
+
+def _holds(term: str, names: set[str], doc_terms: set[str]) -> bool:
+    if term in doc_terms:
+        return True
+    return term in names and len(term) >= 4 and any(
+        d.startswith(term) and _DEMONYM.fullmatch(d[len(term):]) for d in doc_terms)
 
 
 def is_relevant(hit: Scored, min_cosine: float) -> bool:
