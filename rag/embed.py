@@ -23,6 +23,7 @@ from rag.errors import RagError
 
 log = logging.getLogger(__name__)
 BATCH = 8  # with one run per core, measured best for MiniLM on 2 cores (benchmarks/RESULTS.md)
+PARALLEL_MIN = 64  # fewer texts are embedded on the query session (a second one loads in 0.3 s)
 Progress = Callable[[int], None] | None
 
 
@@ -44,7 +45,6 @@ def _normalize(v: np.ndarray) -> np.ndarray:
 
 class OnnxEmbedder(Embedder):
     def __init__(self, model_dir: Path, onnx_path: Path, key: str):
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         cfg = _st_config(model_dir)
@@ -52,18 +52,35 @@ class OnnxEmbedder(Embedder):
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.enable_truncation(cfg["max_seq_length"])
         self.tokenizer.no_padding()
-        opts = ort.SessionOptions()
-        # One thread per run, and as many runs in parallel as there are cores (see embed()).
-        opts.intra_op_num_threads = 1
-        opts.inter_op_num_threads = 1
+        self.onnx_path = onnx_path
         self.workers = min(8, os.cpu_count() or 1)
-        self._pool = None
-        opts.log_severity_level = 3
-        self.session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+        # Questions: one run over all cores (2.6 ms a query here, 5 ms on one core).
+        self.session = self._session(min(4, self.workers))
+        # Indexing: single-threaded runs in parallel (see embed()); loaded on first use.
+        self._bulk = self._pool = None
+        self._bulk_lock = threading.Lock()
         self.inputs = {i.name for i in self.session.get_inputs()}
         self.dim = int(self.embed(["dimension probe"]).shape[1])
 
-    def _run(self, batch: Sequence[str]) -> np.ndarray:
+    def _session(self, threads: int):
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        return ort.InferenceSession(str(self.onnx_path), opts, providers=["CPUExecutionProvider"])
+
+    def _parallel(self):
+        with self._bulk_lock:
+            if self._bulk is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._bulk = self._session(1)
+                self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="embed")
+            return self._bulk, self._pool
+
+    def _run(self, batch: Sequence[str], session=None) -> np.ndarray:
         enc = self.tokenizer.encode_batch(list(batch))
         width = max(len(e.ids) for e in enc)
         ids = np.zeros((len(enc), width), dtype=np.int64)
@@ -72,7 +89,8 @@ class OnnxEmbedder(Embedder):
             ids[i, : len(e.ids)] = e.ids
             mask[i, : len(e.ids)] = 1
         feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        hidden = self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})[0]
+        session = session or self.session
+        hidden = session.run(None, {k: v for k, v in feed.items() if k in self.inputs})[0]
         if self.pooling == "cls":
             out = hidden[:, 0]
         else:
@@ -86,18 +104,14 @@ class OnnxEmbedder(Embedder):
         # Longest first, like sentence-transformers: batches of similar length pad less.
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         batches = [order[b : b + BATCH] for b in range(0, len(order), BATCH)]
-        run = lambda idx: self._run([texts[i] for i in idx])  # noqa: E731
-        if len(batches) == 1 or self.workers == 1:
-            results = map(run, batches)
+        if len(texts) < PARALLEL_MIN or self.workers == 1:
+            results = (self._run([texts[i] for i in idx]) for idx in batches)
         else:
             # Single-threaded runs on different batches in parallel (onnxruntime releases the
             # GIL) beat one run spread over the cores, whose threads meet at every layer:
-            # 283 vs 247 passages/s on 2 cores, where sentence-transformers does 265.
-            if self._pool is None:
-                from concurrent.futures import ThreadPoolExecutor
-
-                self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="embed")
-            results = self._pool.map(run, batches)
+            # 290 vs 245 passages/s on 2 cores, where sentence-transformers does 265-295.
+            bulk, pool = self._parallel()
+            results = pool.map(lambda idx: self._run([texts[i] for i in idx], bulk), batches)
         out: np.ndarray | None = None
         for idx, vecs in zip(batches, results, strict=True):
             if out is None:
