@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from os import PathLike
+from pathlib import Path
 
 from rag.config import offline_environment
 
@@ -18,6 +19,7 @@ offline_environment()
 
 from rag.errors import RagError  # noqa: E402
 from rag.schema import Answer, Citation, IndexReport, Passage  # noqa: E402
+from rag.sources import FileResult  # noqa: E402
 
 __all__ = ["Answer", "Citation", "IndexReport", "Passage", "RagError", "ask", "ask_stream", "search", "index",
            "add_sources", "get_engine", "reset"]
@@ -69,9 +71,7 @@ def index(paths: Sequence[str | PathLike] | None = None, *, rebuild: bool = Fals
     return get_engine().index(paths, rebuild=rebuild)
 
 
-def add_sources(paths: Sequence[str | PathLike]):
+def add_sources(paths: Sequence[str | PathLike]) -> tuple[list[FileResult], IndexReport | None]:
     """Copy files into the sources folder (checked, safely named, duplicates refused) and
     index them; returns (per-file results, IndexReport or None when nothing was stored)."""
-    from pathlib import Path
-
     return get_engine().add_sources([(p, Path(p).name) for p in paths])

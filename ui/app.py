@@ -6,6 +6,7 @@ module only turns them into page updates and named API endpoints.
 
 from __future__ import annotations
 
+import html
 import ipaddress
 from pathlib import Path
 
@@ -41,8 +42,6 @@ def _progress_fn(progress: gr.Progress):
 
 
 def _chat_messages(turns: list[Turn]) -> list[dict]:
-    import html
-
     msgs: list[dict] = []
     for i, t in enumerate(turns):
         msgs.append({"role": "user", "content": html.escape(t.question)})
@@ -224,7 +223,8 @@ def serve(host: str = "127.0.0.1", port: int = 7860, insecure: bool = False) -> 
             max_file_size=f"{max(2 * s.rag_max_file_mb, s.rag_max_file_mb + 5):g}mb",
             footer_links=["api"], pwa=False,
         )
-    except OSError as exc:
-        raise RagError(f"Cannot serve on {host}:{port} ({exc}); pick another --port.") from None
+    except OSError:  # Gradio's message talks about its own parameters; ours names the flag
+        raise RagError(f"Cannot serve on {host}:{port}: the port is in use or not allowed; "
+                       "pick another with --port.") from None
     print(f"rag UI running at {demo.local_url}  ({engine.mode()}; Ctrl-C to stop)", flush=True)
     demo.block_thread()
