@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 import urllib.error
 import urllib.request
@@ -166,6 +167,18 @@ def test_non_loopback_needs_a_login_or_insecure(tmp_path, model_cache):
     assert bad.returncode == 1 and "RAG_UI_AUTH must look like user:password" in bad.stderr
     with UIServer(ui_env(tmp_path / "b", model_cache), "--host", "0.0.0.0", "--insecure") as server:
         assert "dilute ties" in client(server).predict("What did Rubio propose?", api_name="/ask")
+
+
+def test_port_in_use_is_one_sentence(tmp_path, model_cache):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = run_cli("ui", "--port", str(port), env=ui_env(tmp_path, model_cache), timeout=120)
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines()[-1] == (
+        f"error: Cannot serve on 127.0.0.1:{port}: the port is in use or not allowed; "
+        "pick another with --port.")
 
 
 def test_login_protects_the_page_and_the_api(tmp_path, model_cache):
