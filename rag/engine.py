@@ -114,6 +114,11 @@ class Engine:
         """All candidates of both retrievers, re-scored, best first."""
         timings = {} if timings is None else timings
         self.ensure_index()
+        if self.store.count() == 0:
+            raise RagError(
+                f"Nothing is indexed yet: put .txt, .md, .jsonl or .html files in "
+                f"{self.settings.sources_dir} and run `rag index` (or upload them in `rag ui`)."
+            )
         t0 = time.perf_counter()
         qvec = self.embedder.embed_query(question)
         timings["embed_ms"] = _ms(t0)

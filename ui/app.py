@@ -207,8 +207,9 @@ def serve(host: str = "127.0.0.1", port: int = 7860, insecure: bool = False) -> 
             "--insecure if everyone who can reach this address may read and change your sources."
         )
     engine.warm_up()
-    engine.ensure_index()
     s = engine.settings
+    s.sources_dir.mkdir(parents=True, exist_ok=True)  # a new library starts empty; uploads fill it
+    engine.ensure_index()
     demo = build(engine)
     demo.queue(default_concurrency_limit=2)
     try:
