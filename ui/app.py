@@ -116,7 +116,8 @@ def build(engine: Engine) -> gr.Blocks:
     def new_chat():
         return [], sources_html([], root), [], ""
 
-    with gr.Blocks(title="News sources · cited answers", fill_width=True) as demo:
+    # Uploads are copied into the sources folder; Gradio's temp copies go after an hour.
+    with gr.Blocks(title="News sources · cited answers", fill_width=True, delete_cache=(3600, 3600)) as demo:
         turns = gr.State([])
         pending = gr.State("")
         with gr.Row(equal_height=True, elem_id="rag-header"):
