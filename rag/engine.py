@@ -6,7 +6,6 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from os import PathLike
-from urllib.parse import urlsplit
 
 from rag.config import Settings, get_settings
 from rag.embed import Embedder, get_embedder, model_key
@@ -14,7 +13,7 @@ from rag.errors import RagError
 from rag.extractive import ABSTAIN, compose
 from rag.indexer import ProgressFn, run_index
 from rag.keyword import KeywordIndex, keyword_index_for, terms
-from rag.llm import LLM, LLMError, Usage
+from rag.llm import LLM, LLMError, Usage, describe
 from rag.llm_answer import heuristic_condense, llm_condense, resolve_citations, stream_answer
 from rag.retrieve import WEIGHTS, Scored, is_relevant, rescore
 from rag.schema import Answer, IndexReport, Passage
@@ -223,14 +222,7 @@ class Engine:
 
     def mode(self) -> str:
         """What answers the questions, for people: "Offline (extractive)" or "LLM: <model> at <host>"."""
-        s = self.settings
-        if not s.llm_enabled:
-            return "Offline (extractive)"
-        # hostname only: a base URL may carry credentials, which must never reach a page or log
-        parts = urlsplit(s.openai_base_url or "https://api.openai.com/v1")
-        host = parts.hostname or "?"
-        host += f":{parts.port}" if parts.port else ""
-        return f"LLM: {s.rag_llm_model} at {host}"
+        return f"LLM: {describe(self.settings)}" if self.settings.llm_enabled else "Offline (extractive)"
 
     def status(self) -> dict:
         rows = self.store.file_rows()

@@ -66,7 +66,9 @@ def count(model: str, text: str) -> int:
 
 
 def describe(settings: Settings) -> str:
-    host = urlparse(settings.openai_base_url).netloc if settings.openai_base_url else "api.openai.com"
+    """"<model> at <host[:port]>" — never the whole base URL, which may carry credentials."""
+    parts = urlparse(settings.openai_base_url or "https://api.openai.com/v1")
+    host = (parts.hostname or "?") + (f":{parts.port}" if parts.port else "")
     return f"{settings.rag_llm_model} at {host}"
 
 

@@ -119,6 +119,16 @@ def test_failures_fall_back_to_the_cited_offline_answer(seeded, llm, reply, noti
     assert "sk-test" not in a.notice
 
 
+def test_credentials_in_the_base_url_never_reach_notices_or_the_mode(seeded, llm, monkeypatch):
+    port = llm.url.split(":")[2].split("/")[0]
+    monkeypatch.setenv("OPENAI_BASE_URL", f"http://proxyuser:url-secret@127.0.0.1:{port}/v1")
+    rag.reset()
+    llm.default = Reply(status=500)
+    a = rag.ask("What did Rubio propose?")
+    assert f"(gpt-4.1-mini at 127.0.0.1:{port})" in a.notice and "url-secret" not in a.notice
+    assert rag.get_engine().mode() == f"LLM: gpt-4.1-mini at 127.0.0.1:{port}"
+
+
 def test_read_timeout_falls_back(seeded, llm, monkeypatch):
     monkeypatch.setenv("RAG_LLM_TIMEOUT", "0.5")
     monkeypatch.setenv("RAG_LLM_MAX_RETRIES", "1")
