@@ -101,19 +101,20 @@ class Engine:
                                 "It could not be indexed.")
         return results, report
 
-    def ensure_index(self) -> None:
-        if self.store.count() == 0:
-            self.index()
-        else:
-            self.store.check_model(model_key(self.settings.rag_embed_model))
-            self.store.check_model(self.embedder.key, self.embedder.dim)
+    def ensure_index(self) -> int:
+        """Passages in the index; an empty index is built from the sources first."""
+        n = self.store.count()
+        if n == 0:
+            return self.index().passages
+        self.store.check_model(model_key(self.settings.rag_embed_model))
+        self.store.check_model(self.embedder.key, self.embedder.dim)
+        return n
 
     # ---- retrieval -----------------------------------------------------------------------
     def retrieve(self, question: str, timings: dict[str, float] | None = None) -> list[Scored]:
         """All candidates of both retrievers, re-scored, best first."""
         timings = {} if timings is None else timings
-        self.ensure_index()
-        if self.store.count() == 0:
+        if self.ensure_index() == 0:
             raise RagError(
                 f"Nothing is indexed yet: put .txt, .md, .jsonl or .html files in "
                 f"{self.settings.sources_dir} and run `rag index` (or upload them in `rag ui`)."
