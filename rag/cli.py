@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 from rag.errors import RagError
+from rag.schema import locator
 
 
 def _display_path(source: str) -> str:
@@ -22,10 +23,6 @@ def _display_path(source: str) -> str:
         return os.path.relpath(full)
     except ValueError:
         return str(full)
-
-
-def _locator(line: int | None, page: int | None) -> str:
-    return f":{line}" if line else (f" p.{page}" if page else "")
 
 
 def print_answer(answer, out=sys.stdout, streamed: str | None = None) -> None:
@@ -44,7 +41,7 @@ def print_answer(answer, out=sys.stdout, streamed: str | None = None) -> None:
         out.write("\nSources\n")
         for c in answer.citations:
             flag = "" if c.supported else "  ⚠ not supported by this passage"
-            out.write(f"  [{c.n}] {_display_path(c.source)}{_locator(c.line, c.page)}"
+            out.write(f"  [{c.n}] {_display_path(c.source)}{locator(c.line, c.page)}"
                       f"  (score {c.score:.2f}){flag}\n")
             quote = textwrap.shorten(c.quote or c.text, 300, placeholder=" …")
             out.write(textwrap.indent(textwrap.fill(f"“{quote}”", width - 6), "      ") + "\n")
@@ -93,7 +90,7 @@ def cmd_search(args) -> int:
     if not hits:
         print("Nothing in the index matches that.")
     for i, h in enumerate(hits, start=1):
-        print(f"{i}. {_display_path(h.source)}{_locator(h.line, h.page)}  (score {h.score:.2f})")
+        print(f"{i}. {_display_path(h.source)}{locator(h.line, h.page)}  (score {h.score:.2f})")
         print(textwrap.indent(textwrap.fill(textwrap.shorten(h.text, 400, placeholder=" …"), 94),
                               "   "))
     return 0

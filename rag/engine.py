@@ -97,8 +97,7 @@ class Engine:
         for r in results:
             if r.status in ("added", "updated") and report.files.get(r.source) == "rejected":
                 r.status = "rejected"
-                r.reason = next((w for w in report.warnings if w.startswith(r.source)),
-                                "It could not be indexed.")
+                r.reason = report.warning_for(r.source) or "It could not be indexed."
         return results, report
 
     def ensure_index(self) -> int:

@@ -6,6 +6,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 
+def locator(line: int | None, page: int | None) -> str:
+    """How a position in a source is written after its file name: ":5" or " p.3"."""
+    return f":{line}" if line else (f" p.{page}" if page else "")
+
+
 @dataclass
 class Passage:
     """A span of a source file, with enough provenance to point a reader back at it."""
@@ -74,6 +79,10 @@ class IndexReport:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def warning_for(self, source: str) -> str:
+        """The warning this run gave about `source` ("" if none)."""
+        return next((w for w in self.warnings if w.startswith(source)), "")
 
     def summary(self) -> str:
         return (

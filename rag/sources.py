@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.ingest import SUPPORTED_SUFFIXES, SourceError, file_hash, parse_source
+from rag.ingest import SUPPORTED_SUFFIXES, SourceError, file_hash, parse_source, read_source
 
 MAX_NAME_CHARS = 100
 
@@ -65,19 +65,11 @@ def stage_files(
             res.reason = (f"{suffix or 'no extension'} files are not accepted; "
                           f"use one of {', '.join(SUPPORTED_SUFFIXES)}.")
             continue
-        try:
-            size = os.path.getsize(path)
-            if size > max_bytes:
-                res.reason = (f"{size / 1e6:.1f} MB is over the {max_bytes / 1e6:g} MB limit "
-                              "(RAG_MAX_FILE_MB).")
-                continue
-            data = Path(path).read_bytes()
+        try:  # the indexer's own checks, before anything is stored
+            data = read_source(Path(path), name, max_bytes)
             parse_source(data, suffix, name, budget)
         except SourceError as exc:
             res.reason = str(exc)
-            continue
-        except OSError as exc:
-            res.reason = f"The upload could not be read ({exc.strerror or exc})."
             continue
         digest = file_hash(data)
         twin = next((s for s, h in seen.items() if h == digest), None)

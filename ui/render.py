@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 
 from rag.citations import MARKER, expand
-from rag.schema import Answer, Citation, Passage
+from rag.schema import Answer, Citation, Passage, locator
 
 
 @dataclass
@@ -24,9 +24,10 @@ class Turn:
     error: str = ""
 
 
-def locator(source: str, line: int | None, page: int | None, root: str) -> str:
-    where = f":{line}" if line else (f" p.{page}" if page else "")
-    return f"{root}/{source}{where}" if root and not source.startswith("/") else f"{source}{where}"
+def where(source: str, line: int | None, page: int | None, root: str) -> str:
+    """file:line as the page shows it, under the sources folder's name."""
+    path = f"{root}/{source}" if root and not source.startswith("/") else source
+    return path + locator(line, page)
 
 
 def _badges(group: str, turn: int, known: set[int]) -> str:
@@ -43,8 +44,9 @@ def answer_html(turn_no: int, t: Turn) -> str:
     """The chat bubble: escaped text with [n] turned into badges, then the notice."""
     if t.error:
         return f'<div class="rag-error">⚠ {html.escape(t.error)}</div>'
-    known = {c.n for c in t.answer.citations} if t.answer else set()
-    if t.answer is None:  # still streaming: every marker so far is final (renumbered on the fly)
+    if t.answer is not None:
+        known = {c.n for c in t.answer.citations}
+    else:  # still streaming: every marker so far is final (renumbered on the fly)
         known = {n for m in MARKER.finditer(t.text) for n in expand(m.group(1))}
     body = MARKER.sub(lambda m: _badges(m.group(1), turn_no, known), html.escape(t.text, quote=False))
     parts = [f'<div class="rag-answer">{body}</div>']
@@ -80,7 +82,7 @@ def _source_entry(turn_no: int, c: Citation, root: str) -> str:
     return (
         f'<div class="rag-src" id="rag-src-{turn_no}-{c.n}" data-n="{c.n}">'
         f'<div class="rag-src-head"><span class="rag-num">{c.n}</span>'
-        f'<code class="rag-loc">{html.escape(locator(c.source, c.line, c.page, root))}</code>'
+        f'<code class="rag-loc">{html.escape(where(c.source, c.line, c.page, root))}</code>'
         f'<span class="rag-score">score {c.score:.2f}</span>{_support_label(c)}</div>'
         f'<div class="rag-text">{_highlight(c.text, c.quote)}</div></div>'
     )
@@ -89,7 +91,7 @@ def _source_entry(turn_no: int, c: Citation, root: str) -> str:
 def _other_entry(p: Passage, root: str) -> str:
     return (
         f'<div class="rag-other"><div class="rag-src-head">'
-        f'<code class="rag-loc">{html.escape(locator(p.source, p.line, p.page, root))}</code>'
+        f'<code class="rag-loc">{html.escape(where(p.source, p.line, p.page, root))}</code>'
         f'<span class="rag-score">score {p.score:.2f}</span></div>'
         f'<div class="rag-text">{html.escape(p.text)}</div></div>'
     )
@@ -131,7 +133,7 @@ def api_text(a: Answer, root: str) -> str:
         for c in a.citations:
             quote = c.quote or c.text
             flag = "" if c.supported else " (not supported by this passage)"
-            lines.append(f"[{c.n}] {locator(c.source, c.line, c.page, root)} — “{quote}”{flag}")
+            lines.append(f"[{c.n}] {where(c.source, c.line, c.page, root)} — “{quote}”{flag}")
         out.append("\n".join(lines))
     return "\n\n".join(out)
 
@@ -177,8 +179,7 @@ def results_rows(results, report, include_unchanged: bool) -> list[list[str]]:
         for source, status in sorted(report.files.items()):
             if source in listed or (status == "unchanged" and not include_unchanged):
                 continue
-            reason = next((w for w in report.warnings if w.startswith(source)), "")
-            rows.append([source, status, reason])
+            rows.append([source, status, report.warning_for(source)])
     return rows
 
 
