@@ -43,28 +43,45 @@ CREATE INDEX IF NOT EXISTS passages_hash ON passages(hash);
 """
 
 
-@contextmanager
-def file_lock(path: Path, exclusive: bool, timeout: float, what: str) -> Iterator[None]:
-    """A cross-process lock (flock): Chroma's PersistentClient is not process-safe."""
+def _acquire(path: Path, exclusive: bool, deadline: float) -> int:
+    """A descriptor holding a flock on path; polls until the deadline."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+    while True:
+        try:
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                raise IndexLockedError(
+                    f"Another process is updating the index at {path.parent}; "
+                    "try again when it has finished."
+                ) from None
+            time.sleep(0.01)
+
+
+@contextmanager
+def file_lock(path: Path, exclusive: bool, timeout: float, gate: Path | None = None) -> Iterator[None]:
+    """A cross-process lock (flock): Chroma's PersistentClient is not process-safe.
+
+    flock is not fair: readers asking back to back keep a shared lock held forever and starve
+    a writer. With a gate, a writer holds the gate exclusively while it waits and writes;
+    readers only pass through it, so once a writer waits, new readers queue behind it.
+    """
     deadline = time.monotonic() + timeout
+    held: list[int] = []
     try:
-        while True:
-            try:
-                fcntl.flock(fd, mode | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise IndexLockedError(
-                        f"Another process is {what} the index at {path.parent}; "
-                        "try again when it has finished."
-                    ) from None
-                time.sleep(0.05)
+        if gate is not None:
+            held.append(_acquire(gate, exclusive, deadline))
+        held.append(_acquire(path, exclusive, deadline))
+        if gate is not None and not exclusive:
+            os.close(held.pop(0))
         yield
     finally:
-        os.close(fd)  # closing the descriptor releases the lock
+        for fd in held:
+            os.close(fd)  # closing a descriptor releases its lock
 
 
 class Store:
@@ -80,14 +97,17 @@ class Store:
     # ---- locks -------------------------------------------------------------------------
     def writer(self):
         """Held for a whole indexing run, so that two runs never interleave."""
-        return file_lock(self.dir / ".writer.lock", True, self.lock_timeout, "updating")
+        return file_lock(self.dir / ".writer.lock", True, self.lock_timeout)
 
     def committing(self):
-        """Held only while Chroma and the record are written; readers wait just for that."""
-        return file_lock(self.dir / ".commit.lock", True, self.lock_timeout, "updating")
+        """Held only while Chroma and the record are written; readers wait just for that.
+
+        Taken before `_mutex`: a reader holding the shared lock needs `_mutex` to finish.
+        """
+        return file_lock(self.dir / ".commit.lock", True, self.lock_timeout, self.dir / ".gate.lock")
 
     def reading(self):
-        return file_lock(self.dir / ".commit.lock", False, self.lock_timeout, "updating")
+        return file_lock(self.dir / ".commit.lock", False, self.lock_timeout, self.dir / ".gate.lock")
 
     # ---- record ------------------------------------------------------------------------
     @property
@@ -234,7 +254,7 @@ class Store:
         Chroma first: if we die in between, the record still describes the old state and the
         next run's reconciliation (ids in Chroma but not in the record) cleans up.
         """
-        with self._mutex, self.committing():
+        with self.committing(), self._mutex:
             col = self.collection
             for b in range(0, len(delete_ids), CHROMA_BATCH):
                 col.delete(ids=list(delete_ids[b : b + CHROMA_BATCH]))
@@ -270,7 +290,7 @@ class Store:
         """Drop everything (for --rebuild); the sources on disk are untouched."""
         import shutil
 
-        with self._mutex, self.committing():
+        with self.committing(), self._mutex:
             self.close()
             for name in ("record.sqlite", "record.sqlite-journal", "chroma"):
                 p = self.dir / name

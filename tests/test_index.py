@@ -127,3 +127,38 @@ def test_unreachable_embedding_service_is_one_sentence(engine, seeded, env):
     assert out.returncode == 1
     assert out.stderr.startswith("error: The embedding model openai:text-embedding-3-small failed")
     assert "Traceback" not in out.stderr
+
+
+def test_an_index_run_commits_while_other_threads_search_nonstop(env, seeded, monkeypatch):
+    """Readers that keep the index busy must neither starve a commit nor deadlock with it."""
+    import threading
+
+    import rag
+
+    monkeypatch.setenv("RAG_LOCK_TIMEOUT", "5")
+    rag.reset()
+    engine = rag.get_engine()
+    engine.index()
+    stop, errors, searches = threading.Event(), [], []
+
+    def reader():
+        try:
+            while not stop.is_set():
+                searches.append(engine.search("What did Rubio propose?", k=1)[0].line)
+        except BaseException as exc:  # noqa: BLE001 (recorded, then asserted on)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=reader) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        (seeded / "wire.txt").write_text("A harbour fire in Rotterdam was put out on Monday.\n")
+        report = engine.index()
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(30)
+    assert not errors, errors
+    assert (report.added, report.embedded, report.passages) == (1, 1, 13)
+    assert searches and set(searches) == {5}
+    assert engine.search("Rotterdam harbour fire", k=1)[0].source == "wire.txt"
