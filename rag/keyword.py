@@ -89,6 +89,30 @@ def key_terms(question: str) -> list[KeyTerm]:
     return out
 
 
+def initials(text: str) -> dict[str, set[str]]:
+    """Acronyms a text spells out → the terms they stand for: every run of 2-4 consecutive
+    capitalised words gives its initials ("European Central Bank" → "ecb" → {europ, central,
+    bank}; also "ec", "cb"), so "ECB" in a question finds the bank written out, and back."""
+    out: dict[str, set[str]] = {}
+    run: list[str] = []
+    for w in [*words(text), ""]:
+        if w[:1].isupper() and not w.isupper():
+            run.append(w)
+            continue
+        for i in range(len(run)):
+            for j in range(i + 2, min(i + 4, len(run)) + 1):
+                part = run[i:j]
+                out.setdefault("".join(x[0] for x in part).lower(), set()).update(
+                    _stem(x.lower()) for x in part)
+        run = []
+    return out
+
+
+def acronyms(text: str) -> set[str]:
+    """Upper-case words of a text ("EU", "ECB", "US" but not the pronoun "us"), lower-cased."""
+    return {w.lower() for w in words(text) if len(w) >= 2 and w.isupper() and w.isalpha()}
+
+
 @dataclass
 class KeywordIndex:
     generation: str = ""

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.ingest import embed_text
-from rag.keyword import KeywordIndex, key_terms, terms
+from rag.keyword import KeywordIndex, acronyms, initials, key_terms, terms
 from rag.schema import Passage
 
 _YEAR = re.compile(r"^(1[89]|20)\d\d$")
@@ -64,6 +64,8 @@ def rescore(
     key_idf = {k.term: kidx.idf(k.term) for k in keys}
     asked_years = {k.term for k in keys if _YEAR.match(k.term)}
     names = {k.term for k in keys if k.kind == "name"}
+    # "United States" asked, "US" written: the spelled-out terms count as held
+    spelled = {a: ts & names for a, ts in initials(question).items() if ts & names}
     top_bm = max(bm25.values(), default=0.0) or 1.0
     total = w.cosine + w.bm25 + (w.keys if keys else 0.0)
     out = []
@@ -71,9 +73,13 @@ def rescore(
         v = vectors.get(p.id)
         cos = float(np.dot(qvec, v)) if v is not None else 0.0
         bm = bm25.get(p.id, 0.0) / top_bm
-        doc_terms = set(terms(embed_text(p)))
+        text = embed_text(p)
+        doc_terms = set(terms(text))
+        held = {t for t in key_idf if _holds(t, names, doc_terms)}
+        if names - held:
+            held |= _held_as_acronyms(names - held, spelled, text)
         cover = (
-            sum(idf for t, idf in key_idf.items() if _holds(t, names, doc_terms))
+            sum(idf for t, idf in key_idf.items() if t in held)
             / (sum(key_idf.values()) or 1.0)
             if keys else 0.0
         )
@@ -90,6 +96,17 @@ def _holds(term: str, names: set[str], doc_terms: set[str]) -> bool:
         return True
     return term in names and len(term) >= 4 and any(
         d.startswith(term) and _DEMONYM.fullmatch(d[len(term):]) for d in doc_terms)
+
+
+def _held_as_acronyms(missing: set[str], spelled: dict[str, set[str]], text: str) -> set[str]:
+    """Names held only through an acronym: the question's "ECB" spelled out in the passage, or
+    the question's "United States" written "US" there."""
+    held = missing & initials(text).keys()
+    written = acronyms(text)
+    for a, ts in spelled.items():
+        if a in written:
+            held |= ts & missing
+    return held
 
 
 def is_relevant(hit: Scored, min_cosine: float) -> bool:

@@ -58,6 +58,17 @@ def test_a_place_asked_by_name_matches_its_adjective(seeded):
     assert _rank("Are Ukraine and Europe being sidelined in the peace talks?")[0][1] == 8
 
 
+def test_an_acronym_matches_its_spelled_out_name_both_ways(news):
+    from rag.keyword import acronyms, initials
+
+    assert initials("The European Central Bank raised rates")["ecb"] == {"european", "central", "bank"}
+    assert "us" in acronyms("US inflation hit 9.1 percent") and not acronyms("it told us so")
+    # the snippet writes "European Central Bank"; other ECB lines are other years
+    assert _rank("What did the ECB do in 2023?")[0][1] == 4
+    # the snippet writes "US"; the UK and euro-zone peaks are distractors
+    assert _rank("What was the inflation peak in the United States?")[0][1] == 10
+
+
 def test_seed_questions_cite_their_snippet(seeded):
     misses = []
     golden = [g for g in load_golden(DATA / "golden_seeds.jsonl") if not g.get("abstain")]
