@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -98,11 +99,17 @@ def _holds(term: str, names: set[str], doc_terms: set[str]) -> bool:
         d.startswith(term) and _DEMONYM.fullmatch(d[len(term):]) for d in doc_terms)
 
 
+@lru_cache(maxsize=8192)
+def _acronym_forms(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(acronyms the passage spells out, acronyms it writes), cached: passages recur across questions."""
+    return frozenset(initials(text)), frozenset(acronyms(text))
+
+
 def _held_as_acronyms(missing: set[str], spelled: dict[str, set[str]], text: str) -> set[str]:
     """Names held only through an acronym: the question's "ECB" spelled out in the passage, or
     the question's "United States" written "US" there."""
-    held = missing & initials(text).keys()
-    written = acronyms(text)
+    spelled_out, written = _acronym_forms(text)
+    held = missing & spelled_out
     for a, ts in spelled.items():
         if a in written:
             held |= ts & missing
