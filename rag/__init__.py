@@ -22,7 +22,8 @@ from rag.schema import Answer, Citation, IndexReport, Passage  # noqa: E402
 from rag.sources import FileResult  # noqa: E402
 
 __all__ = ["Answer", "Citation", "IndexReport", "Passage", "RagError", "ask", "ask_stream", "search", "index",
-           "add_sources", "get_engine", "reset"]
+           "add_sources", "remove_sources", "library",
+           "get_engine", "reset"]
 
 _engine = None
 _engine_lock = threading.Lock()
@@ -75,3 +76,14 @@ def add_sources(paths: Sequence[str | PathLike]) -> tuple[list[FileResult], Inde
     """Copy files into the sources folder (checked, safely named, duplicates refused) and
     index them; returns (per-file results, IndexReport or None when nothing was stored)."""
     return get_engine().add_sources([(p, Path(p).name) for p in paths])
+
+
+def remove_sources(names: Sequence[str]) -> tuple[list[FileResult], IndexReport | None]:
+    """Take indexed sources (names as in citations, relative to the sources folder) out of the
+    library: the files are moved to <index>/removed and their passages leave the index."""
+    return get_engine().remove_sources(names)
+
+
+def library() -> list[dict]:
+    """Every indexed file with its passage count and when it was indexed."""
+    return get_engine().library()

@@ -1,4 +1,4 @@
-"""The `rag` command: ask, search, index, chat. Exit codes: 0 ok, 1 failure, 2 usage."""
+"""The `rag` command (ask, search, index, add, remove, sources, ui, chat). Exit: 0 ok, 1 failure, 2 usage."""
 
 from __future__ import annotations
 
@@ -125,11 +125,9 @@ def cmd_index(args) -> int:
     return 0
 
 
-def cmd_add(args) -> int:
-    import rag
-
-    results, report = rag.add_sources(args.files)
-    if args.json:
+def _print_file_results(results, report, as_json: bool) -> int:
+    """Per-file outcome of `rag add` / `rag remove`; fails only when every file was refused."""
+    if as_json:
         print(json.dumps({"files": [vars(r) for r in results],
                           "index": report.to_dict() if report else None}, ensure_ascii=False, indent=2))
     else:
@@ -139,6 +137,38 @@ def cmd_add(args) -> int:
         if report:
             print(f"Indexed in {report.seconds:.1f} s: {report.summary()}.")
     return 0 if any(r.status != "rejected" for r in results) else 1
+
+
+def cmd_add(args) -> int:
+    import rag
+
+    return _print_file_results(*rag.add_sources(args.files), args.json)
+
+
+def cmd_remove(args) -> int:
+    import rag
+
+    return _print_file_results(*rag.remove_sources(args.names), args.json)
+
+
+def cmd_sources(args) -> int:
+    import time
+
+    import rag
+
+    rows = rag.library()
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if not rows:
+        print("Nothing is indexed yet.")
+        return 0
+    width = max(len(r["source"]) for r in rows)
+    for r in rows:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["indexed_at"]))
+        noun = "passage " if r["passages"] == 1 else "passages"
+        print(f"{r['source']:<{width}}  {r['passages']:>6} {noun}  indexed {when}")
+    return 0
 
 
 def cmd_ui(args) -> int:
@@ -202,6 +232,18 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("files", nargs="+", help=".txt, .md, .jsonl or .html files")
     d.add_argument("--json", action="store_true", help="print the per-file results as JSON")
     d.set_defaults(func=cmd_add)
+
+    r = sub.add_parser("remove", help="take sources out of the library",
+                       description="Move indexed sources out of RAG_SOURCES_DIR (into "
+                                   "RAG_INDEX_DIR/removed, so nothing is lost) and drop their passages.")
+    r.add_argument("names", nargs="+", help="source names as `rag sources` lists them")
+    r.add_argument("--json", action="store_true", help="print the per-file results as JSON")
+    r.set_defaults(func=cmd_remove)
+
+    ls = sub.add_parser("sources", help="list the indexed files",
+                        description="Every indexed file with its passage count and indexing time.")
+    ls.add_argument("--json", action="store_true", help="print the list as JSON")
+    ls.set_defaults(func=cmd_sources)
 
     u = sub.add_parser("ui", help="start the web page (chat, sources, uploads)",
                        description="Serve the chat page. Binds 127.0.0.1 unless told otherwise; another "

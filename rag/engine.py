@@ -17,7 +17,7 @@ from rag.llm import LLM, LLMError, Usage, describe
 from rag.llm_answer import heuristic_condense, llm_condense, resolve_citations, stream_answer
 from rag.retrieve import WEIGHTS, Scored, is_relevant, rescore
 from rag.schema import Answer, IndexReport, Passage
-from rag.sources import FileResult, stage_files
+from rag.sources import FileResult, set_aside, stage_files
 from rag.store import Store
 
 MAX_QUESTION_CHARS = 4000
@@ -99,6 +99,17 @@ class Engine:
                 r.status = "rejected"
                 r.reason = report.warning_for(r.source) or "It could not be indexed."
         return results, report
+
+    def remove_sources(
+        self, names: Sequence[str], progress: ProgressFn | None = None
+    ) -> tuple[list[FileResult], IndexReport | None]:
+        """Move indexed sources out of the sources folder (into <index>/removed) and drop their
+        passages from the index."""
+        s = self.settings
+        results, vacated = set_aside(names, s.sources_dir, s.index_dir / "removed", self.store.files())
+        if not vacated:
+            return results, None
+        return results, self.index(vacated, progress=progress)
 
     def ensure_index(self) -> int:
         """Passages in the index; an empty index is built from the sources first."""
@@ -224,12 +235,16 @@ class Engine:
         """What answers the questions, for people: "Offline (extractive)" or "LLM: <model> at <host>"."""
         return f"LLM: {describe(self.settings)}" if self.settings.llm_enabled else "Offline (extractive)"
 
+    def library(self) -> list[dict]:
+        """Every indexed file: source, passages, indexed_at (epoch seconds)."""
+        return [{"source": src, "passages": n, "indexed_at": t} for src, n, t in self.store.file_rows()]
+
     def status(self) -> dict:
         rows = self.store.file_rows()
         return {
             "files": len(rows),
             "passages": self.store.count(),
-            "indexed_at": max((t for _, t in rows), default=None),
+            "indexed_at": max((t for _, _, t in rows), default=None),
             "embed_model": self.store.meta("embed_model") or self.settings.rag_embed_model,
             "sources_dir": str(self.settings.sources_dir),
             "index_dir": str(self.settings.index_dir),

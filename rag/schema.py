@@ -85,8 +85,11 @@ class IndexReport:
         return next((w for w in self.warnings if w.startswith(source)), "")
 
     def summary(self) -> str:
+        def n(count: int, noun: str) -> str:
+            return f"{count} {noun}{'' if count == 1 else 's'}"
+
         return (
             f"{self.added} added, {self.updated} updated, {self.removed} removed, "
-            f"{self.unchanged} unchanged files; {self.embedded} passages embedded; "
-            f"{self.passages} passages in the index"
+            f"{n(self.unchanged, 'unchanged file')}; {n(self.embedded, 'passage')} embedded; "
+            f"{n(self.passages, 'passage')} in the index"
         )

@@ -1,17 +1,21 @@
-"""Adding files to the sources folder (uploads, `rag add`): checked before anything is stored.
+"""Adding files to the sources folder (uploads, `rag add`) and taking them out (`rag remove`).
 
 A file is stored only when it would index: allowed type, within the size limit, text that
 parses into passages, and not a copy of a source that is already there under another name.
 Its name is reduced to a safe basename, so nothing can land outside the sources folder.
+A removed source is moved aside, never deleted: a click on a web page must not be able to
+destroy a user's only copy of an article.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import tempfile
+import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +27,7 @@ MAX_NAME_CHARS = 100
 @dataclass
 class FileResult:
     name: str  # as given by the user
-    status: str  # added | updated | unchanged | rejected
+    status: str  # added | updated | unchanged | removed | rejected
     source: str = ""  # where it is stored, relative to the sources dir
     reason: str = ""
 
@@ -92,3 +96,41 @@ def stage_files(
         seen[name] = digest
         stored.append(target)
     return results, stored
+
+
+def set_aside(
+    names: Sequence[str], sources_dir: Path, removed_dir: Path, indexed: Collection[str]
+) -> tuple[list[FileResult], list[Path]]:
+    """Move indexed sources (names relative to `sources_dir`) into `removed_dir`.
+
+    Returns a result per name and the vacated paths, which need indexing to drop their passages.
+    """
+    results: list[FileResult] = []
+    vacated: list[Path] = []
+    root = sources_dir.resolve()
+    for name in dict.fromkeys(names):
+        res = FileResult(name=name, status="rejected", source=name)
+        results.append(res)
+        if name not in indexed:
+            res.reason = f"{name} is not an indexed source."
+            continue
+        path = sources_dir / name
+        if Path(name).is_absolute() or not path.resolve().is_relative_to(root):
+            res.reason = f"{name} is outside the sources folder; delete it there and run `rag index`."
+            continue
+        res.status = "removed"
+        vacated.append(path)
+        if not path.exists():
+            res.reason = "It was already gone from the sources folder."
+            continue
+        removed_dir.mkdir(parents=True, exist_ok=True)
+        target = removed_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{name.replace('/', '__')}"
+        n = 1
+        while target.exists():
+            n += 1
+            target = target.with_name(f"{target.stem.rsplit('~', 1)[0]}~{n}{target.suffix}")
+        shutil.move(path, target)  # the index folder may be on another file system
+        # Named within the index folder: the page must not show the server's paths.
+        res.reason = (f"Moved to {removed_dir.name}/{target.name} in the index folder; "
+                      "put it back to restore it.")
+    return results, vacated

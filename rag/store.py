@@ -148,9 +148,13 @@ class Store:
         with self._mutex:
             return dict(self.db.execute("SELECT source, hash FROM files").fetchall())
 
-    def file_rows(self) -> list[tuple[str, float]]:
+    def file_rows(self) -> list[tuple[str, int, float]]:
+        """(source, passages, indexed_at) of every indexed file, by name."""
         with self._mutex:
-            return self.db.execute("SELECT source, indexed_at FROM files").fetchall()
+            return self.db.execute(
+                "SELECT f.source, COUNT(p.id), f.indexed_at FROM files f "
+                "LEFT JOIN passages p ON p.source = f.source GROUP BY f.source ORDER BY f.source"
+            ).fetchall()
 
     def passage_ids(self, source: str) -> set[str]:
         with self._mutex:

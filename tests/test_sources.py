@@ -1,4 +1,5 @@
-"""Adding files to the sources folder: names made safe, bad files refused, duplicates caught."""
+"""Adding files to the sources folder (names made safe, bad files refused, duplicates caught)
+and taking them out (moved aside, never deleted; only indexed sources inside the folder)."""
 
 from __future__ import annotations
 
@@ -74,3 +75,49 @@ def test_rag_add_cli(env, sources, tmp_path):
     assert "1 added" in r.stdout and (sources / "Harbour_fire.md").is_file()
     again = run_cli("add", "--json", str(empty), env=env)
     assert again.returncode == 1 and json.loads(again.stdout)["files"][0]["status"] == "rejected"
+
+
+def test_removed_sources_leave_the_index_and_are_moved_aside(seeded, tmp_path):
+    engine = rag.get_engine()
+    (seeded / "sub").mkdir()
+    (seeded / "sub" / "wire.txt").write_text("A harbour fire in Rotterdam was put out on Monday.\n")
+    outside = tmp_path / "elsewhere.txt"
+    outside.write_text("Storm Ciaran closed Schiphol airport on Thursday.\n")
+    engine.index()
+    engine.index([outside])
+    assert {f["source"]: f["passages"] for f in engine.library()} == {
+        SEED.name: 12, "sub/wire.txt": 1, str(outside.resolve()): 1}
+
+    results, report = engine.remove_sources(["sub/wire.txt", "nope.txt", "../" + SEED.name,
+                                             str(outside.resolve())])
+    got = {r.name: (r.status, r.reason) for r in results}
+    assert got["sub/wire.txt"][0] == "removed" and got["sub/wire.txt"][1].startswith("Moved to removed/")
+    assert got["nope.txt"] == ("rejected", "nope.txt is not an indexed source.")
+    assert got["../" + SEED.name][0] == "rejected"
+    assert got[str(outside.resolve())][0] == "rejected" and "outside the sources folder" in got[
+        str(outside.resolve())][1]
+    assert (report.removed, report.passages) == (1, 13) and outside.exists()
+    assert not (seeded / "sub" / "wire.txt").exists()
+    kept = list((engine.settings.index_dir / "removed").iterdir())
+    assert [k.name.split("-", 2)[-1] for k in kept] == ["sub__wire.txt"]
+    assert rag.ask("When was the Rotterdam harbour fire put out?").abstained
+
+    kept[0].rename(seeded / "wire.txt")  # put back and re-indexed, it answers again
+    back = engine.index()
+    assert (back.added, back.embedded) == (1, 1)
+    assert not rag.ask("When was the Rotterdam harbour fire put out?").abstained
+
+
+def test_rag_remove_and_sources_cli(env, seeded):
+    (seeded / "wire.txt").write_text("A harbour fire in Rotterdam was put out on Monday.\n")
+    assert run_cli("index", env=env).returncode == 0
+    listed = run_cli("sources", "--json", env=env)
+    rows = [(f["source"], f["passages"]) for f in json.loads(listed.stdout)]
+    assert rows == [(SEED.name, 12), ("wire.txt", 1)]
+    assert "wire.txt" in run_cli("sources", env=env).stdout
+    r = run_cli("remove", "wire.txt", env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("  removed  wire.txt: Moved to removed/") and "1 removed" in r.stdout
+    assert [f["source"] for f in json.loads(run_cli("sources", "--json", env=env).stdout)] == [SEED.name]
+    again = run_cli("remove", "wire.txt", env=env)
+    assert again.returncode == 1 and "wire.txt is not an indexed source." in again.stdout

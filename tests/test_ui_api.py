@@ -73,6 +73,26 @@ def test_upload_then_ask_about_the_new_file(ui_offline, tmp_path):
     assert again == [["lyon tram (draft).md", "unchanged", "Already indexed with the same content."]]
 
 
+def test_remove_sources_takes_a_file_out_of_the_index(ui_offline, tmp_path):
+    c = client(ui_offline)
+    path = tmp_path / "ferry.txt"
+    path.write_text("The Calais ferry strike ended on Friday after nine days, the union said.\n")
+    c.predict([handle_file(path)], api_name="/add_sources")
+    before = passages(c)
+    assert "ferry.txt:1" in c.predict("When did the Calais ferry strike end?", api_name="/ask")
+
+    rows, summary, status = c.predict(["ferry.txt", "nope.txt"], api_name="/remove_sources")
+    got = {r[0]: (r[1], r[2]) for r in rows["data"]}
+    assert got["ferry.txt"][0] == "removed" and got["ferry.txt"][1].startswith("Moved to removed/")
+    assert str(ui_offline.home) not in got["ferry.txt"][1]  # no server paths on the page
+    assert got["nope.txt"] == ("rejected", "nope.txt is not an indexed source.")
+    assert "1 removed" in summary and passages(c) == before - 1
+    assert not (ui_offline.sources / "ferry.txt").exists()
+    assert c.predict("When did the Calais ferry strike end?", api_name="/ask") == (
+        "The indexed sources don't answer that.")
+    assert c.predict([], api_name="/remove_sources")[1] == "Choose the sources to remove."
+
+
 def test_rejected_uploads_each_get_a_reason_and_nothing_is_lost(ui_offline, tmp_path):
     c = client(ui_offline)
     before = passages(c)

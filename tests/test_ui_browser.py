@@ -91,6 +91,28 @@ def test_upload_in_the_page_then_ask_about_it(browser, ui_offline, tmp_path):
         "sources/harbour-fire.txt:5")
 
 
+def test_library_lists_sources_and_removes_the_chosen_one(browser, ui_offline, tmp_path):
+    storm = tmp_path / "storm.txt"
+    storm.write_text("Storm Ciaran closed Schiphol airport for six hours on Thursday.\n")
+    page = open_page(browser, ui_offline)
+    page.get_by_role("tab", name="Add sources & index").click()
+    library = page.locator("#rag-library")
+    expect(library).to_contain_text(SEED.name)
+    page.locator("#rag-upload input[type=file]").set_input_files(str(storm))
+    row = library.get_by_role("row").filter(has_text="storm.txt")
+    expect(row.get_by_role("gridcell").nth(1)).to_have_text("1")  # its passages
+    page.locator("#rag-remove-pick input").click()
+    page.get_by_role("option", name="storm.txt", exact=True).click()
+    page.keyboard.press("Escape")
+    page.locator("#rag-remove").click()
+    expect(page.locator("#rag-results")).to_contain_text("removed")
+    expect(page.locator("#rag-index-summary")).to_contain_text("1 removed")
+    expect(library).not_to_contain_text("storm.txt")
+    expect(library).to_contain_text(SEED.name)
+    ask(page, "Why was Schiphol airport closed?")
+    expect(page.locator("#rag-chat .rag-answer").last).to_contain_text("sources don't answer that")
+
+
 def test_reindex_shows_progress_then_per_file_results(browser, ui_offline):
     bulk = ui_offline.sources / "bulletins.txt"
     bulk.write_text("".join(f"Bulletin {i}: the port of Gdansk handled {i * 37} containers on day {i}.\n"

@@ -21,6 +21,7 @@ from ui.render import (
     answer_html,
     api_text,
     index_summary,
+    library_rows,
     mode_badge,
     results_rows,
     sources_html,
@@ -29,6 +30,7 @@ from ui.render import (
 
 STATIC = Path(__file__).parent / "static"
 RESULT_HEADERS = ["File", "Result", "Detail"]
+LIBRARY_HEADERS = ["File", "Passages", "Indexed"]
 
 
 def _progress_fn(progress: gr.Progress):
@@ -110,6 +112,21 @@ def build(engine: Engine) -> gr.Blocks:
             raise gr.Error(str(exc)) from None
         return results_rows([], report, include_unchanged=False), index_summary(report), status()
 
+    def library(picked: list[str] | None):
+        rows = engine.library()
+        names = [r["source"] for r in rows]
+        return library_rows(rows), gr.Dropdown(choices=names, value=[n for n in picked or [] if n in names])
+
+    def remove_sources(names: list[str] | None, progress=gr.Progress()):  # noqa: B008
+        if not names:
+            return gr.skip(), "Choose the sources to remove.", status()
+        try:
+            results, report = engine.remove_sources(names, _progress_fn(progress))
+        except RagError as exc:
+            raise gr.Error(str(exc)) from None
+        summary = index_summary(report) if report else "Nothing was removed."
+        return results_rows(results, report, include_unchanged=False), summary, status()
+
     def pick_example(evt: gr.SelectData) -> str:
         return evt.value["text"]
 
@@ -148,7 +165,18 @@ def build(engine: Engine) -> gr.Blocks:
                         reindex_btn = gr.Button("Re-index sources folder", elem_id="rag-reindex")
                         summary = gr.Markdown(elem_id="rag-index-summary")
                         results = gr.Dataframe(headers=RESULT_HEADERS, value=[], interactive=False, wrap=True,
-                                               elem_id="rag-results", show_label=False)
+                                               elem_id="rag-results", show_label=False,
+                                               column_widths=["30%", "15%", "55%"])
+                        library_table = gr.Dataframe(
+                            headers=LIBRARY_HEADERS, value=[], interactive=False, wrap=True,
+                            label="Indexed sources", elem_id="rag-library", max_height=320,
+                            column_widths=["55%", "15%", "30%"])
+                        pick = gr.Dropdown(
+                            choices=[], multiselect=True, elem_id="rag-remove-pick", label="Remove sources",
+                            allow_custom_value=True,  # the API may name any source; the engine checks it
+                            info="They leave the index and move to the index folder's removed/, not deleted.")
+                        remove_btn = gr.Button("Remove selected sources", variant="stop", size="sm",
+                                               elem_id="rag-remove")
 
         chat_out = [chatbot, panel, turns]
         answer_opts = dict(concurrency_limit=8, concurrency_id="ask", api_visibility="private")
@@ -161,12 +189,18 @@ def build(engine: Engine) -> gr.Blocks:
         chatbot.clear(new_chat, None, [chatbot, panel, turns, msg], queue=False, api_visibility="private")
 
         index_opts = dict(concurrency_limit=1, concurrency_id="index")
+        refresh = dict(fn=library, inputs=pick, outputs=[library_table, pick], api_visibility="private",
+                       show_progress="hidden")
         upload.upload(add_sources, upload, [results, summary, status_md, upload], api_name="add_sources",
-                      **index_opts)
-        reindex_btn.click(reindex, None, [results, summary, status_md], api_name="reindex", **index_opts)
-        demo.load(status, None, status_md, api_name="status")
+                      **index_opts).then(**refresh)
+        reindex_btn.click(reindex, None, [results, summary, status_md], api_name="reindex",
+                          **index_opts).then(**refresh)
+        remove_btn.click(remove_sources, pick, [results, summary, status_md], api_name="remove_sources",
+                         **index_opts).then(**refresh)
+        demo.load(status, None, status_md, api_name="status").then(**refresh)
         # Another process (`rag index`, `rag add`) may change the index; keep the panel current.
-        gr.Timer(30).tick(status, None, status_md, api_visibility="private", show_progress="hidden")
+        gr.Timer(30).tick(status, None, status_md, api_visibility="private", show_progress="hidden").then(
+            **refresh)
         gr.api(ask, api_name="ask", concurrency_limit=8, concurrency_id="ask")
     return demo
 

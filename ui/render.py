@@ -153,16 +153,23 @@ def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
+def _stamp(when: float | None) -> str:
+    return f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(when))} ({_ago(when)})" if when else "never"
+
+
 def status_markdown(status: dict, mode: str) -> str:
-    when = status.get("indexed_at")
-    stamp = (f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(when))} ({_ago(when)})" if when
-             else "never")
+    stamp = _stamp(status.get("indexed_at"))
     return (
         f"**{_count(status['files'], 'file')} · {_count(status['passages'], 'passage')}**  \n"
         f"Last indexed: {stamp}  \n"
         f"Embedding model: `{status['embed_model']}`  \n"
         f"Answers: {mode}"
     )
+
+
+def library_rows(library: list[dict]) -> list[list]:
+    """The indexed files for the page's table: file, passages, when indexed."""
+    return [[f["source"], f["passages"], _stamp(f["indexed_at"])] for f in library]
 
 
 def mode_badge(mode: str) -> str:
