@@ -22,8 +22,7 @@ from rag.schema import Answer, Citation, IndexReport, Passage  # noqa: E402
 from rag.sources import FileResult  # noqa: E402
 
 __all__ = ["Answer", "Citation", "IndexReport", "Passage", "RagError", "ask", "ask_stream", "search", "index",
-           "add_sources", "remove_sources", "library",
-           "get_engine", "reset"]
+           "add_sources", "remove_sources", "library", "get_engine", "reset"]
 
 _engine = None
 _engine_lock = threading.Lock()
@@ -79,8 +78,8 @@ def add_sources(paths: Sequence[str | PathLike]) -> tuple[list[FileResult], Inde
 
 
 def remove_sources(names: Sequence[str]) -> tuple[list[FileResult], IndexReport | None]:
-    """Take indexed sources (names as in citations, relative to the sources folder) out of the
-    library: the files are moved to <index>/removed and their passages leave the index."""
+    """Take indexed sources (named as `library()` lists them) out of the library: the files
+    are moved to <index>/removed and their passages leave the index."""
     return get_engine().remove_sources(names)
 
 
