@@ -277,6 +277,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader stopped listening (`rag ask ... | head`): nothing went wrong here. Later
+        # writes, including the flush at exit, go nowhere instead of raising again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # a bug or an unforeseen failure: still one sentence by default
         if os.environ.get("RAG_DEBUG"):
             raise

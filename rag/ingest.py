@@ -21,6 +21,12 @@ SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".jsonl", ".html", ".htm")
 
 # A sentence ends at . ! ? (optionally followed by closing quotes/brackets) and white space.
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+# A period after these is not a sentence end ("U.S. President", "Mr. Smith", "J. K. Rowling",
+# "Jan. 2024"): splitting there would quote a fragment as if it were the source's sentence.
+_ABBREVIATION = re.compile(
+    r"(?:\b(?:[A-Za-z]\.){2,}|\b[A-Z]\.|\b(?:Mr|Mrs|Ms|Dr|Prof|St|Mt|Sen|Rep|Gov|Gen|Col|Lt|Sgt|Capt|Rev|"
+    r"Hon|Pres|Jr|Sr|Inc|Corp|Ltd|Co|No|vs|etc|Jan|Feb|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.)$"
+)
 _BLOCK_TAGS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "th")
 
 
@@ -82,6 +88,8 @@ def sentence_spans(text: str, base: int = 0) -> list[tuple[int, int]]:
     """(start, end) offsets of the sentences in text, shifted by base, white space trimmed."""
     spans, start = [], 0
     for m in _SENTENCE_END.finditer(text):
+        if _ABBREVIATION.search(text, max(start, m.start() - 12), m.start()):
+            continue
         spans.append((start, m.start() + len(m.group(0).rstrip())))
         start = m.end()
     spans.append((start, len(text)))

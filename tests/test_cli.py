@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from tests.conftest import ROOT, SEED, run_cli
+from tests.conftest import RAG, ROOT, SEED, run_cli
 
 
 def test_ask_prints_cited_answer_with_numbered_sources(seeded, env):
@@ -15,6 +15,15 @@ def test_ask_prints_cited_answer_with_numbered_sources(seeded, env):
     assert "strategy to dilute ties" in out.stdout and "[1]" in out.stdout
     assert f"[1] {SEED.name}" in out.stdout or f"{SEED.name}:5" in out.stdout
     assert f"{SEED.name}:5" in out.stdout
+
+
+def test_a_reader_that_stops_early_is_not_an_error(seeded, env):
+    # `rag ask ... | head -1`: the pipe is closed before rag writes anything
+    p = subprocess.Popen([RAG, "ask", "What did Rubio propose?"], env=env, cwd=ROOT,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.close()
+    err = p.stderr.read().decode()
+    assert p.wait(120) == 0 and "rror" not in err, err
 
 
 def test_ask_json_is_machine_readable(seeded, env):

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from rag.ingest import SourceError, parse_source, read_source
+from rag.ingest import SourceError, parse_source, read_source, split_sentences
 from tests.conftest import SEED
 
 
@@ -75,6 +75,25 @@ def test_headline_travels_with_every_paragraph(tmp_path):
     # a first paragraph that is a sentence is not a headline
     f.write_text("The mayor spoke on Tuesday.\n\nThe line cost 93 million euros.\n", encoding="utf-8")
     assert [(p.line, p.title) for p in _load(f).passages] == [(1, ""), (3, "")]
+
+
+@pytest.mark.parametrize("text, sentences", [
+    ("Zelensky questioned U.S. President Donald Trump's trust. Then he left.",
+     ["Zelensky questioned U.S. President Donald Trump's trust.", "Then he left."]),
+    ("Mr. Smith met Dr. Jones in St. Louis. They talked.",
+     ["Mr. Smith met Dr. Jones in St. Louis.", "They talked."]),
+    ("J. K. Rowling wrote it. It sold.", ["J. K. Rowling wrote it.", "It sold."]),
+    ("Prices rose in Jan. 2024 to a high. Then fell.", ["Prices rose in Jan. 2024 to a high.", "Then fell."]),
+    ("It grew 5.1%. In 2024 it fell! Why? \"Rates,\" he said.",
+     ["It grew 5.1%.", "In 2024 it fell!", "Why?", "\"Rates,\" he said."]),
+])
+def test_sentences_do_not_end_at_abbreviations(text, sentences):
+    assert split_sentences(text) == sentences
+
+
+def test_a_seed_sentence_with_us_president_is_quoted_whole():
+    line = SEED.read_text(encoding="utf-8").splitlines()[9]
+    assert "U.S. President Donald Trump" in line and split_sentences(line) == [line]
 
 
 def test_hard_wrapped_prose_is_not_mistaken_for_snippets(tmp_path):
