@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 from rag.errors import RagError
@@ -152,8 +153,6 @@ def cmd_remove(args) -> int:
 
 
 def cmd_sources(args) -> int:
-    import time
-
     import rag
 
     rows = rag.library()

@@ -240,11 +240,11 @@ class Engine:
         return [{"source": src, "passages": n, "indexed_at": t} for src, n, t in self.store.file_rows()]
 
     def status(self) -> dict:
-        rows = self.store.file_rows()
+        files = self.library()
         return {
-            "files": len(rows),
-            "passages": self.store.count(),
-            "indexed_at": max((t for _, _, t in rows), default=None),
+            "files": len(files),
+            "passages": sum(f["passages"] for f in files),
+            "indexed_at": max((f["indexed_at"] for f in files), default=None),
             "embed_model": self.store.meta("embed_model") or self.settings.rag_embed_model,
             "sources_dir": str(self.settings.sources_dir),
             "index_dir": str(self.settings.index_dir),
