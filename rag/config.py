@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -62,6 +63,9 @@ class Settings(BaseSettings):
     rag_llm_max_retries: int = Field(2, ge=0, le=10)
     rag_llm_temperature: float = Field(0.1, ge=0.0, le=2.0)
     rag_context_tokens: int = Field(3000, ge=200)
+    # An LLM answer in which no cited sentence is supported by its passage: "fallback" shows
+    # the offline cited answer instead (with a notice), "warn" shows it under a warning.
+    rag_unbacked: Literal["fallback", "warn"] = "fallback"
     rag_ui_auth: SecretStr | None = None  # "user:password"
     rag_ui_examples: str = ("What did Rubio propose?|What did Xi Jinping tell Sergei Shoigu?|"
                             "Why do experts talk about a reverse Nixon?")

@@ -12,9 +12,10 @@ from rag.embed import Embedder, get_embedder, model_key
 from rag.errors import RagError
 from rag.extractive import ABSTAIN, compose
 from rag.indexer import ProgressFn, run_index
-from rag.keyword import KeywordIndex, keyword_index_for, terms
+from rag.keyword import KeywordIndex, keyword_index_for
 from rag.llm import LLM, LLMError, Usage, describe
 from rag.llm_answer import heuristic_condense, llm_condense, resolve_citations, stream_answer
+from rag.query import Query, analyse
 from rag.retrieve import WEIGHTS, Scored, is_relevant, rescore
 from rag.schema import Answer, IndexReport, Passage
 from rag.sources import FileResult, set_aside, stage_files
@@ -121,7 +122,7 @@ class Engine:
         return n
 
     # ---- retrieval -----------------------------------------------------------------------
-    def retrieve(self, question: str, timings: dict[str, float] | None = None) -> list[Scored]:
+    def retrieve(self, query: Query, timings: dict[str, float] | None = None) -> list[Scored]:
         """All candidates of both retrievers, re-scored, best first."""
         timings = {} if timings is None else timings
         if self.ensure_index() == 0:
@@ -130,18 +131,18 @@ class Engine:
                 f"{self.settings.sources_dir} and run `rag index` (or upload them in `rag ui`)."
             )
         t0 = time.perf_counter()
-        qvec = self.embedder.embed_query(question)
+        qvec = self.embedder.embed_query(query.text)
         timings["embed_ms"] = _ms(t0)
         t0 = time.perf_counter()
         kidx = self.keyword_index()
         pool = max(WEIGHTS.pool, 4 * self.settings.rag_top_k)
         with self.store.reading():
             dense = self.store.query(qvec, pool)
-            sparse = dict(kidx.search(terms(question), pool))
+            sparse = dict(kidx.search(list(query.terms), pool))
             ids = list(dict.fromkeys([i for i, _ in dense] + list(sparse)))
             vectors = self.store.vectors(ids)
             candidates = self.store.passages(ids)
-        hits = rescore(question, qvec, candidates, vectors, sparse, kidx)
+        hits = rescore(query, qvec, candidates, vectors, sparse, kidx)
         timings["retrieve_ms"] = _ms(t0)
         return hits
 
@@ -149,7 +150,7 @@ class Engine:
         query = _check_question(query)
         k = k or self.settings.rag_top_k
         out = []
-        for h in self.retrieve(query)[:k]:
+        for h in self.retrieve(analyse(query))[:k]:
             h.passage.score = round(h.score, 4)
             out.append(h.passage)
         return out
@@ -177,6 +178,8 @@ class Engine:
         question = _check_question(question)
         timings: dict[str, float] = {}
         llm, notices = self.llm, []
+        llm_usage: dict[str, float] | None = None
+        streamed = False
         query = question
         if history:
             t0 = time.perf_counter()
@@ -187,7 +190,8 @@ class Engine:
                 except LLMError as exc:
                     notices.append(f"{exc} The follow-up was resolved offline.")
             timings["condense_ms"] = _ms(t0)
-        hits = self.retrieve(query, timings)
+        analysed = analyse(query)
+        hits = self.retrieve(analysed, timings)
         top = hits[: self.settings.rag_top_k]
         relevant = [h for h in top if is_relevant(h, self.settings.rag_min_relevance)]
         answer = None
@@ -201,15 +205,23 @@ class Engine:
                 while True:
                     delta = next(gen)
                     timings.setdefault("first_token_ms", _ms(t_start))
+                    streamed = True
                     yield delta
             except StopIteration as done:
                 text, order, used = done.value
                 text, citations, backed = resolve_citations(text, order, used, self.embedder)
-                if not backed and text != ABSTAIN:
-                    notices.append("No sentence of this answer is backed by a cited source; "
-                                   "treat it with care.")
-                answer = Answer(text=text, citations=citations, mode="llm",
-                                abstained=text == ABSTAIN, usage=usage.as_dict(llm.model))
+                if backed or text == ABSTAIN or self.settings.rag_unbacked == "warn":
+                    if not backed and text != ABSTAIN:
+                        notices.append("No sentence of this answer is backed by a cited source; "
+                                       "treat it with care.")
+                    answer = Answer(text=text, citations=citations, mode="llm",
+                                    abstained=text == ABSTAIN, usage=usage.as_dict(llm.model))
+                else:
+                    # An answer whose citations back nothing is not shown as the answer; the
+                    # offline one below replaces what was streamed (callers take the final text).
+                    notices.append("The model's answer cited none of the sources; "
+                                   "showing the quoted answer instead.")
+                    llm_usage = usage.as_dict(llm.model)
             except LLMError as exc:
                 notices.append(f"{exc} Showing the offline answer instead.")
             finally:
@@ -217,12 +229,13 @@ class Engine:
             timings["llm_ms"] = _ms(t0)
         if answer is None:
             t0 = time.perf_counter()
-            text, citations = compose(query, relevant, self.keyword_index())
+            text, citations = compose(analysed, relevant, self.keyword_index())
             timings["answer_ms"] = _ms(t0)
             answer = Answer(text=text, citations=citations, mode="extractive",
                             abstained=text == ABSTAIN,
-                            usage={"prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0})
-            yield text
+                            usage=llm_usage or {"prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0})
+            if not streamed:  # after streamed LLM text, the final Answer replaces it instead
+                yield text
         for h in top:
             h.passage.score = round(h.score, 4)
         answer.query, answer.notice = query, " ".join(notices)

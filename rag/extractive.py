@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from rag.ingest import split_sentences
 from rag.keyword import KeywordIndex, terms
+from rag.query import Query
 from rag.retrieve import Scored
 from rag.schema import Citation
 
@@ -40,11 +41,11 @@ def _as_sentence(s: str) -> str:
     return s if s[-1:] in ".!?\"'”’)" else s.rstrip(",;:—-– ") + "…"
 
 
-def compose(question: str, hits: list[Scored], kidx: KeywordIndex) -> tuple[str, list[Citation]]:
+def compose(query: Query, hits: list[Scored], kidx: KeywordIndex) -> tuple[str, list[Citation]]:
     """Answer text with [n] markers and its citations; hits are already above the threshold."""
     if not hits:
         return ABSTAIN, []
-    q_idf = {t: kidx.idf(t) for t in set(terms(question))}
+    q_idf = {t: kidx.idf(t) for t in set(query.terms)}
     picks = []
     for hit in hits:
         for sent in split_sentences(hit.passage.text):

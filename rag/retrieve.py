@@ -18,7 +18,10 @@ from functools import lru_cache
 import numpy as np
 
 from rag.ingest import embed_text
-from rag.keyword import KeywordIndex, acronyms, initials, key_terms, terms
+from rag.candidates import candidates as candidates_in
+from rag.candidates import fit as answer_fit
+from rag.keyword import KeywordIndex, acronyms, initials, terms
+from rag.query import Query
 from rag.schema import Passage
 
 _YEAR = re.compile(r"^(1[89]|20)\d\d$")
@@ -33,6 +36,8 @@ class Weights:
     bm25: float = 0.2
     keys: float = 0.6
     year_conflict: float = 0.25
+    fit: float = 0.0  # a candidate of the asked type (a person for "who", an amount for "how much")
+    multiplicative: bool = False  # the other scores scale the cosine instead of adding to it
     pool: int = 30  # candidates taken from each retriever
 
 
@@ -49,11 +54,13 @@ class Scored:
     score: float
     cosine: float
     bm25: float
-    keys: float
+    keys: float  # idf-weighted share of the question's names and numbers the passage holds
+    fit: float = 0.0  # how well the passage's best candidate fits the asked answer type
+    year_conflict: bool = False  # states other years than the one asked about, not it
 
 
 def rescore(
-    question: str,
+    query: Query,
     qvec: np.ndarray,
     candidates: list[Passage],
     vectors: dict[str, np.ndarray],
@@ -61,35 +68,62 @@ def rescore(
     kidx: KeywordIndex,
     w: Weights = WEIGHTS,
 ) -> list[Scored]:
-    keys = key_terms(question)
-    key_idf = {k.term: kidx.idf(k.term) for k in keys}
-    asked_years = {k.term for k in keys if _YEAR.match(k.term)}
-    names = {k.term for k in keys if k.kind == "name"}
-    # "United States" asked, "US" written: the spelled-out terms count as held
-    spelled = {a: ts & names for a, ts in initials(question).items() if ts & names}
+    return combine(features(query, qvec, candidates, vectors, bm25, kidx), query, w)
+
+
+def features(
+    query: Query,
+    qvec: np.ndarray,
+    candidates: list[Passage],
+    vectors: dict[str, np.ndarray],
+    bm25: dict[str, float],
+    kidx: KeywordIndex,
+) -> list[Scored]:
+    """What the score is made of, per candidate passage (combined by `combine`)."""
+    key_idf = {k.term: kidx.idf(k.term) for k in query.keys}
+    names = set(query.names)
+    spelled = {a: set(ts) for a, ts in query.spelled}
+    asked_terms = frozenset(query.terms)
     top_bm = max(bm25.values(), default=0.0) or 1.0
-    total = w.cosine + w.bm25 + (w.keys if keys else 0.0)
     out = []
     for p in candidates:
         v = vectors.get(p.id)
         cos = float(np.dot(qvec, v)) if v is not None else 0.0
-        bm = bm25.get(p.id, 0.0) / top_bm
         text = embed_text(p)
-        doc_terms = set(terms(text))
+        doc_terms = _terms_of(text)
         held = {t for t in key_idf if _holds(t, names, doc_terms)}
         if names - held:
             held |= _held_as_acronyms(names - held, spelled, text)
-        cover = (
-            sum(idf for t, idf in key_idf.items() if t in held)
-            / (sum(key_idf.values()) or 1.0)
-            if keys else 0.0
-        )
-        score = (w.cosine * cos + w.bm25 * bm + (w.keys * cover if keys else 0.0)) / total
-        if asked_years and not asked_years & doc_terms and any(_YEAR.match(t) for t in doc_terms):
-            score -= w.year_conflict
-        out.append(Scored(p, max(0.0, min(1.0, score)), cos, bm, cover))
-    out.sort(key=lambda s: -s.score)
+        cover = (sum(idf for t, idf in key_idf.items() if t in held) / (sum(key_idf.values()) or 1.0)
+                 if key_idf else 0.0)
+        conflict = bool(query.years) and not query.years & doc_terms and any(
+            _YEAR.match(t) for t in doc_terms)
+        fit = answer_fit(query.answer_type, candidates_in(p.text), asked_terms)
+        out.append(Scored(p, 0.0, cos, bm25.get(p.id, 0.0) / top_bm, cover, fit, conflict))
     return out
+
+
+def combine(hits: list[Scored], query: Query, w: Weights = WEIGHTS) -> list[Scored]:
+    has_keys = bool(query.keys)
+    typed = query.answer_type is not None
+    wk = w.keys if has_keys else 0.0
+    wf = w.fit if typed else 0.0
+    for h in hits:
+        boost = w.bm25 * h.bm25 + wk * h.keys + wf * h.fit
+        if w.multiplicative:
+            score = h.cosine * (1 + boost) / (1 + w.bm25 + wk + wf)
+        else:
+            score = (w.cosine * h.cosine + boost) / (w.cosine + w.bm25 + wk + wf)
+        if h.year_conflict:
+            score -= w.year_conflict
+        h.score = max(0.0, min(1.0, score))
+    hits.sort(key=lambda s: -s.score)
+    return hits
+
+
+@lru_cache(maxsize=16384)
+def _terms_of(text: str) -> frozenset[str]:
+    return frozenset(terms(text))
 
 
 def _holds(term: str, names: set[str], doc_terms: set[str]) -> bool:

@@ -76,18 +76,51 @@ def test_out_of_range_and_renumbered_markers(seeded, llm):
     assert all(c.supported for c in a.citations)
 
 
-def test_unsupported_citation_is_flagged(seeded, llm):
+def test_unsupported_citation_is_flagged_when_unbacked_answers_are_only_warned(seeded, llm, monkeypatch):
+    monkeypatch.setenv("RAG_UNBACKED", "warn")
+    rag.reset()
     llm.default = Reply(lambda b: f"Brazil's GDP grew by 3 percent last year [{source_number(b, 'Rubio')}].")
     a = rag.ask("What did Rubio propose?")
+    assert a.mode == "llm" and "Brazil" in a.text
     assert a.citations and a.citations[0].supported is False
     assert "No sentence of this answer is backed" in a.notice
 
 
-def test_answer_without_citations_is_marked(seeded, llm):
+def test_answer_without_citations_is_marked_when_unbacked_answers_are_only_warned(seeded, llm, monkeypatch):
+    monkeypatch.setenv("RAG_UNBACKED", "warn")
+    rag.reset()
     llm.default = Reply("Rubio wants to split the two countries apart.")
     a = rag.ask("What did Rubio propose?")
     assert a.mode == "llm" and a.citations == []
     assert "No sentence of this answer is backed by a cited source" in a.notice
+
+
+UNBACKED = "The model's answer cited none of the sources; showing the quoted answer instead."
+
+
+@pytest.mark.parametrize("reply", [
+    "Rubio wants to split the two countries apart. " * 40,  # long, no marker at all
+    "Brazil's GDP grew by 3 percent last year [1].",  # a marker whose passage says nothing of it
+])
+def test_an_llm_answer_that_cites_nothing_supported_is_replaced_by_the_offline_answer(seeded, llm, reply):
+    llm.default = Reply(reply, chunk_size=7)
+    items = list(rag.ask_stream("What did Rubio propose?"))
+    deltas, a = items[:-1], items[-1]
+    assert "".join(deltas).startswith(reply[:20])  # the model's text did stream first
+    assert a.mode == "extractive" and UNBACKED in a.notice
+    assert "Brazil" not in a.text and "split the two countries" not in a.text
+    assert a.citations and a.citations[0].line == 5 and a.citations[0].supported
+    assert a.usage["completion_tokens"] > 0  # the model's tokens were still spent
+
+
+def test_cli_shows_the_replacement_of_an_unbacked_answer(seeded, llm, env):
+    llm.default = Reply("Rubio wants to split the two countries apart.")
+    r = run_cli("ask", "What did Rubio propose?", env=env)
+    assert r.returncode == 0, r.stderr
+    head, _, rest = r.stdout.partition("Note: ")
+    assert "split the two countries apart." in head  # streamed as it came
+    assert UNBACKED in rest and "000_30e1234e5a544f5c.txt:5" in rest
+    assert head.rstrip().endswith("[1]")  # the quoted answer, printed after the stream
 
 
 def test_abstain_sentence_from_the_llm(seeded, llm):

@@ -1,0 +1,139 @@
+"""Weight search for the re-scoring in rag/retrieve.py, on dev golden sets only.
+
+    .venv/bin/python benchmarks/tune.py [--set newsbench-dev,news,seeds] [--grid]
+
+Features are computed once per (question, candidate); each weight setting is then a cheap
+re-combination. Never pass the newsbench *test* split here: it is for reporting only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DATA = ROOT / "tests" / "data"
+SETS = {
+    "newsbench-dev": (DATA / "newsbench" / "sources", DATA / "newsbench" / "dev.jsonl"),
+    "news": (DATA / "news", DATA / "golden_news.jsonl"),
+    "seeds": (ROOT / "seeds", DATA / "golden_seeds.jsonl"),
+}
+
+
+def gold_of(item: dict) -> set[tuple[str, int]]:
+    if "gold" in item:
+        return {(Path(g["source"]).name, g.get("line") or g.get("page")) for g in item["gold"] or []}
+    lines = item["line"] if isinstance(item.get("line"), list) else [item.get("line")]
+    return {(Path(item["source"]).name, ln) for ln in lines} if "source" in item else set()
+
+
+def answerable(item: dict) -> bool:
+    return item.get("answerable", not item.get("abstain", False))
+
+
+def collect(name: str, tmp: Path):
+    """(question item, Query, feature rows) for every question of a golden set."""
+    import numpy as np  # noqa: F401
+
+    import rag
+    from rag.query import analyse
+    from rag.retrieve import WEIGHTS, features
+
+    sources, gold = SETS[name]
+    os.environ.update(RAG_SOURCES_DIR=str(sources), RAG_INDEX_DIR=str(tmp / name), RAG_HOME=str(tmp))
+    rag.reset()
+    eng = rag.get_engine()
+    eng.index()
+    kidx = eng.keyword_index()
+    out = []
+    for line in gold.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        item = json.loads(line)
+        q = analyse(item["question"])
+        qvec = eng.embedder.embed_query(q.text)
+        with eng.store.reading():
+            dense = eng.store.query(qvec, WEIGHTS.pool)
+            sparse = dict(kidx.search(list(q.terms), WEIGHTS.pool))
+            ids = list(dict.fromkeys([i for i, _ in dense] + list(sparse)))
+            vectors = eng.store.vectors(ids)
+            cands = eng.store.passages(ids)
+        out.append((item, q, features(q, qvec, cands, vectors, sparse, kidx)))
+    return out
+
+
+def score(rows, w, min_cos: float | None = None) -> dict:
+    from rag.retrieve import combine, is_relevant
+
+    h1 = rr = n = 0
+    abst_ok = abst_n = false_abst = 0
+    misses = []
+    for item, q, feats in rows:
+        hits = combine([replace(f) for f in feats], q, w)
+        if not answerable(item):
+            abst_n += 1
+            if min_cos is not None:
+                abst_ok += not any(is_relevant(h, min_cos) for h in hits[:5])
+            continue
+        gold = gold_of(item)
+        if min_cos is not None:
+            false_abst += not any(is_relevant(h, min_cos) for h in hits[:5])
+        if not gold:
+            continue
+        n += 1
+        pos = next((i for i, h in enumerate(hits[:10]) if (Path(h.passage.source).name, h.passage.line) in gold),
+                   None)
+        h1 += pos == 0
+        rr += 1 / (pos + 1) if pos is not None else 0
+        if pos != 0:
+            misses.append((item["question"], pos))
+    out = {"n": n, "hit@1": h1 / max(n, 1), "mrr": rr / max(n, 1), "misses": misses}
+    if min_cos is not None:
+        out["abstain_correct"] = abst_ok / max(abst_n, 1)
+        out["abstain_false"] = false_abst / max(sum(1 for r in rows if answerable(r[0])), 1)
+    return out
+
+
+def main() -> None:
+    from rag.config import get_settings
+    from rag.retrieve import WEIGHTS
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--set", default="newsbench-dev,news,seeds")
+    ap.add_argument("--grid", action="store_true")
+    ap.add_argument("--misses", action="store_true")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        data = {name: collect(name, Path(tmp)) for name in args.set.split(",")}
+    min_cos = get_settings().rag_min_relevance
+    for name, rows in data.items():
+        s = score(rows, WEIGHTS, min_cos)
+        print(f"{name:14} now: hit@1 {s['hit@1']:.3f} mrr {s['mrr']:.3f} n={s['n']} "
+              f"abstain_correct {s['abstain_correct']:.2f} abstain_false {s['abstain_false']:.3f}")
+        if args.misses:
+            for q, pos in s["misses"]:
+                print(f"    miss (rank {pos}): {q}")
+    if not args.grid:
+        return
+    results = []
+    for mul, bm, keys, fit, yc in itertools.product(
+            [False, True], [0.0, 0.1, 0.2, 0.3, 0.5], [0.0, 0.15, 0.3, 0.45, 0.6, 0.9, 1.2],
+            [0.0, 0.1, 0.2, 0.3, 0.5], [0.1, 0.25]):
+        w = replace(WEIGHTS, multiplicative=mul, bm25=bm, keys=keys, fit=fit, year_conflict=yc)
+        per = {name: score(rows, w)["hit@1"] for name, rows in data.items()}
+        results.append((sum(per.values()) / len(per), per, w))
+    results.sort(key=lambda r: -r[0])
+    for mean, per, w in results[:15]:
+        print(f"{mean:.3f} {json.dumps({k: round(v, 3) for k, v in per.items()})} mul={w.multiplicative} bm25={w.bm25} "
+              f"keys={w.keys} fit={w.fit} year={w.year_conflict}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""Answer candidates in a sentence: the people, places, organisations, dates and amounts it
+names, found by the shapes news text writes them in.
+
+Rules rather than a tagger: retrieval checks every candidate passage of every question, and
+this must stay a fraction of a millisecond per passage (a spaCy pipeline costs ~2 ms a
+passage and most of a second to load, against a cold `rag ask` budget of 1.5 s). Results are
+cached per text, since passages recur across questions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rag.keyword import STOPWORDS, terms
+from rag.query import DATE, NUMBER, ORG, PERSON, PLACE
+
+NAME = "name"  # a proper name whose kind the text does not show
+
+_MONTH = (r"(?:January|February|March|April|May|June|July|August|September|October|November|"
+          r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.?")
+_WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+_DATE = re.compile(
+    rf"\b(?:{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}"
+    rf"(?:,?\s+\d{{4}})?|{_MONTH}\s+\d{{4}}|(?:early|mid|late)[- ]\d{{4}}|\d{{1,2}}/\d{{1,2}}/\d{{2,4}}|"
+    rf"{_WEEKDAY}|(?:1[89]|20)\d\d(?:s)?|(?:in|since|by|until|from)\s+{_MONTH})\b")
+_SCALE = (r"(?:million|billion|trillion|bn|mn|m|k|thousand|hundred|per\s?cent|percent|%|"
+          r"percentage points?)")
+_UNIT = (r"(?:km|kilometres?|kilometers?|miles?|metres?|meters?|kg|kilograms?|tonnes?|tons?|points?|"
+         r"goals?|votes?|seats?|people|years?|months?|weeks?|days?|hours?|minutes?|seconds?|"
+         r"euros?|dollars?|pounds?|yen|yuan|francs?|rupees?|runs?|wickets?|laps?|medals?|"
+         r"degrees?|units?|vehicles?|cars?|jobs?|shares?|barrels?|visitors?|fans?|copies|games?)")
+_NUMBER_WORD = (r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
+                r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|"
+                r"sixty|seventy|eighty|ninety|hundred|thousand|dozen|half|a third|a quarter)")
+_NUMBER = re.compile(
+    rf"(?:[$€£¥]\s?\d[\d,]*(?:\.\d+)?(?:\s*{_SCALE})?"
+    rf"|\b\d[\d,]*(?:\.\d+)?(?:\s*(?:{_SCALE}|{_UNIT})\b|%)"
+    rf"|\b\d[\d,]*(?:\.\d+)?\b"
+    rf"|\b{_NUMBER_WORD}(?:[\s-]{_NUMBER_WORD})*(?:\s+(?:{_SCALE}|{_UNIT}))?\b)",
+    re.I)
+_YEAR_ONLY = re.compile(r"^(1[89]|20)\d\ds?$")
+# A run of capitalised words, allowing the small words names contain ("Bank of England").
+_NAME_RUN = re.compile(
+    r"(?<![\w’'])(?:[A-Z][\w’'.&-]*|al-[A-Z][\w-]*)"
+    r"(?:\s+(?:(?:of|de|del|da|di|van|von|der|den|la|le|du|bin|and|&)\s+)?(?:[A-Z][\w’'.&-]*))*")
+_ORG_END = frozenset(
+    """Inc Corp Corporation Co Ltd plc PLC AG SA SE NV LLC Group Holdings Bank Fund Capital
+    Partners Motors Airlines Airways Energy Oil Pharma Pharmaceuticals Technologies Systems
+    Labs Media Studios Records Entertainment Foundation Institute University College Agency
+    Ministry Department Commission Council Committee Parliament Assembly Court Party Union
+    Federation Association League Club FC United City Rovers Athletic Police Army Navy Force
+    Exchange Network Times Post Journal News Press Games Cup Organisation Organization
+    Authority Service Office Board Trust Alliance Coalition""".split())
+_PERSON_TITLES = frozenset(
+    """President Minister Chancellor Premier Senator Governor Mayor Judge Justice Dr Mr Mrs Ms
+    Prof Professor Sir Dame Lord Lady King Queen Prince Princess Pope General Gen Colonel Captain
+    Coach Rep Sen CEO Chief Chairman Chairwoman Secretary Ambassador Commissioner Director
+    Striker Midfielder Defender Goalkeeper Forward Champion Manager Founder""".split())
+_PERSON_BEFORE = re.compile(
+    r"(?:\b(?:president|minister|chancellor|premier|senator|governor|mayor|judge|coach|ceo|"
+    r"chief executive|executive|chairman|chairwoman|chair|founder|director|spokesperson|"
+    r"spokesman|spokeswoman|striker|midfielder|defender|goalkeeper|captain|author|writer|novelist|"
+    r"singer|actor|actress|artist|scientist|researcher|economist|manager|leader|head|secretary|"
+    r"champion|winner|player|rider|driver|star|veteran|rookie|named|appointed|elected)\s*,?\s*)$", re.I)
+_PERSON_AFTER = re.compile(r"^(?:,\s*(?:who|the|a|an)\b|\s+(?:said|says|told|added|won|scored|"
+                           r"wrote|argued|announced|resigned|became)\b)")
+_PLACE_BEFORE = re.compile(r"\b(?:in|at|from|to|near|outside|across|into|toward|towards|"
+                           r"hosted by|held in|capital|city of)\s+(?:the\s+)?$", re.I)
+_SENTENCE_STARTERS = frozenset(
+    """The A An In On At After Before During Since For From By With Without As When While Where
+    But And Or So Yet If Although Though This That These Those It Its Their His Her Our Last
+    Next Earlier Later Meanwhile However Instead Despite Under Over According Then Now Today
+    Yesterday Officials Analysts Shares Sales Revenue Critics Fans Supporters""".split())
+
+
+@dataclass(frozen=True)
+class Candidate:
+    kind: str  # PERSON | PLACE | ORG | NAME | DATE | NUMBER
+    text: str
+    start: int
+    end: int
+    terms: frozenset[str]
+
+
+def _name_kind(text: str, s: int, e: int, surface: str) -> str:
+    toks = surface.split()
+    before, after = text[max(0, s - 40):s], text[e:e + 20]
+    if toks[-1].strip(".,") in _ORG_END or (surface.isupper() and len(surface) > 1 and "." not in surface):
+        return ORG
+    if toks[0] in _PERSON_TITLES and len(toks) > 1:
+        return PERSON
+    if _PERSON_BEFORE.search(before) or (len(toks) >= 2 and _PERSON_AFTER.match(after)):
+        return PERSON
+    if _PLACE_BEFORE.search(before):
+        return PLACE
+    return NAME
+
+
+def _names(text: str) -> list[Candidate]:
+    out = []
+    for m in _NAME_RUN.finditer(text):
+        toks = list(re.finditer(r"\S+", m.group(0)))
+        # a capitalised sentence opener ("The", "After") is not part of the name
+        while toks and (toks[0].group(0) in _SENTENCE_STARTERS or toks[0].group(0).lower() in STOPWORDS):
+            toks.pop(0)
+        if not toks or re.fullmatch(f"{_MONTH}|{_WEEKDAY}", toks[0].group(0)):
+            continue
+        s, e = m.start() + toks[0].start(), m.end()
+        surface = text[s:e]
+        out.append(Candidate(_name_kind(text, s, e, surface), surface, s, e, frozenset(terms(surface))))
+    return out
+
+
+@lru_cache(maxsize=16384)
+def candidates(text: str) -> tuple[Candidate, ...]:
+    """Every candidate in text, in order of position."""
+    found = [Candidate(DATE, m.group(0), m.start(), m.end(), frozenset(terms(m.group(0))))
+             for m in _DATE.finditer(text)]
+    taken = [(c.start, c.end) for c in found]
+
+    def free(s: int, e: int) -> bool:
+        return all(e <= a or s >= b for a, b in taken)
+
+    for m in _NUMBER.finditer(text):
+        if free(m.start(), m.end()) and not _YEAR_ONLY.match(m.group(0).strip()):
+            found.append(Candidate(NUMBER, m.group(0), m.start(), m.end(), frozenset(terms(m.group(0)))))
+            taken.append((m.start(), m.end()))
+    found += [c for c in _names(text) if free(c.start, c.end)]
+    return tuple(sorted(found, key=lambda c: c.start))
+
+
+_FIT = {  # how well a candidate of each kind answers each asked type
+    PERSON: {PERSON: 1.0, NAME: 0.7, ORG: 0.6},
+    ORG: {ORG: 1.0, NAME: 0.7, PLACE: 0.5, PERSON: 0.2},
+    PLACE: {PLACE: 1.0, NAME: 0.6, ORG: 0.2},
+    DATE: {DATE: 1.0},
+    NUMBER: {NUMBER: 1.0},
+}
+
+
+def fit(asked: str | None, cands: tuple[Candidate, ...], asked_terms: frozenset[str] | set[str]) -> float:
+    """How well the best candidate of a text answers a question asking for `asked`; a
+    candidate the question itself names ("Tesla" in "What was Tesla's revenue?") doesn't count."""
+    if asked is None:
+        return 0.0
+    table = _FIT[asked]
+    best = 0.0
+    for c in cands:
+        w = table.get(c.kind, 0.0)
+        if w > best and not (c.terms and c.terms <= asked_terms):
+            best = w
+    return best

@@ -1,0 +1,109 @@
+"""The question, analysed once: its index terms, the names and numbers it hinges on, the years
+it asks about, and the kind of thing the answer is (a person, a place, a date, an amount, an
+organisation). Retrieval, the relevance gate and the offline answerer all read this value
+instead of re-tokenising the question in each module.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rag.keyword import KeyTerm, initials, key_terms, terms, words
+
+_YEAR = re.compile(r"^(1[89]|20)\d\d$")
+
+# Answer types. "who" asks for a person or an organisation (who acquired, who won).
+PERSON, PLACE, DATE, NUMBER, ORG = "person", "place", "date", "number", "org"
+
+_HEAD_NOUNS = {
+    PLACE: "city town capital country nation state region province venue stadium arena island county "
+           "village port district continent location place where host".split(),
+    ORG: "company firm bank group club team side party organisation organization agency brand "
+         "university airline carrier startup manufacturer network broadcaster league outlet "
+         "newspaper lab laboratory label publisher studio retailer insurer lender automaker "
+         "carmaker maker chain operator buyer acquirer bidder rival sponsor body union".split(),
+    PERSON: "person player president minister ceo leader coach author actor actress singer director "
+            "scientist winner chancellor candidate driver artist striker manager chairman "
+            "chairwoman founder governor mayor senator judge official executive chief head "
+            "premier king queen prince emperor pope writer novelist composer rapper musician "
+            "athlete cyclist runner swimmer golfer goalkeeper captain batter pitcher boxer "
+            "astronaut researcher economist spokesperson spokesman spokeswoman man woman "
+            "politician lawmaker prosecutor envoy ambassador commissioner secretary champion "
+            "designer architect chef journalist editor filmmaker".split(),
+    DATE: "year month day date decade century season time".split(),
+    NUMBER: "amount number figure price cost value revenue profit loss sales percentage percent "
+            "share rate score margin total sum budget fine fee salary population turnout "
+            "attendance distance height length weight temperature age debt deficit stake "
+            "valuation deal worth tally record count capacity speed".split(),
+}
+_HEAD_TYPE = {noun: kind for kind, nouns in _HEAD_NOUNS.items() for noun in nouns}
+# "how many", "how much" ... → an amount; "how long"/"how old" are amounts of time or years.
+_HOW_NUMBER = frozenset("many much long old far big large high tall heavy often fast deep".split())
+
+_HOW_STEMS = frozenset(terms(" ".join(_HOW_NUMBER)))
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str
+    terms: tuple[str, ...]  # index terms, as BM25 sees them
+    keys: tuple[KeyTerm, ...]  # names and numbers the answer hinges on
+    names: frozenset[str]
+    years: frozenset[str]
+    spelled: tuple[tuple[str, frozenset[str]], ...]  # acronym → the names it stands for
+    answer_type: str | None  # PERSON | PLACE | DATE | NUMBER | ORG | None (anything)
+    focus: frozenset[str]  # content terms that are not names or numbers ("revenue", "acquired")
+
+    def accepts(self, kind: str) -> bool:
+        """Whether a candidate of `kind` can answer: "who" takes people and organisations."""
+        t = self.answer_type
+        if t is None:
+            return False
+        if t == PERSON:
+            return kind in (PERSON, ORG)
+        return kind == t
+
+
+def answer_type(question: str) -> str | None:
+    """The kind of thing asked for, from the question word and the noun after which/what."""
+    toks = [w.lower() for w in words(question)]
+    for i, w in enumerate(toks):
+        nxt = toks[i + 1] if i + 1 < len(toks) else ""
+        if w in ("who", "whom", "whose"):
+            return PERSON
+        if w == "where":
+            return PLACE
+        if w == "when":
+            return DATE
+        if w == "how" and nxt in _HOW_NUMBER:
+            return NUMBER
+        if w in ("which", "what"):
+            # the head noun is the first word after the wh-word that names a kind of thing
+            # ("which French city", "what was the company's revenue", "what year")
+            for nw in toks[i + 1:i + 7]:
+                kind = _HEAD_TYPE.get(nw) or _HEAD_TYPE.get(nw.rstrip("s"))
+                if kind:
+                    return kind
+            return None
+    return None
+
+
+@lru_cache(maxsize=1024)
+def analyse(question: str) -> Query:
+    keys = tuple(key_terms(question))
+    names = frozenset(k.term for k in keys if k.kind == "name")
+    spelled = tuple((a, frozenset(ts & names)) for a, ts in initials(question).items() if ts & names)
+    qterms = tuple(terms(question))
+    key_set = {k.term for k in keys}
+    return Query(
+        text=question,
+        terms=qterms,
+        keys=keys,
+        names=names,
+        years=frozenset(k.term for k in keys if _YEAR.match(k.term)),
+        spelled=spelled,
+        answer_type=answer_type(question),
+        focus=frozenset(t for t in qterms if t not in key_set and t not in _HOW_STEMS),
+    )
