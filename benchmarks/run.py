@@ -2,8 +2,9 @@
 
     .venv/bin/python benchmarks/run.py [--only quality,throughput,latency,cold,llm] [--no-write]
 
-(a) quality:    our hybrid retriever vs a plain LlamaIndex VectorStoreIndex and a plain
-                LlamaIndex BM25Retriever, same passages, same embedding model, golden sets.
+(a) quality:    `rag.evaluate(golden set, compare=True)`: our hybrid retriever and answers vs a
+                plain LlamaIndex VectorStoreIndex and a plain LlamaIndex BM25Retriever, same
+                passages, same embedding model, on each golden set (and newsbench dev/test).
 (b) throughput: `rag index` (parse + embed + Chroma + record) vs raw SentenceTransformer.encode
                 of the same passages.
 (c) latency:    warm `ask()` p50/p95 on the seeds, offline.
@@ -51,44 +52,31 @@ def _use(env: dict[str, str]):
 
 
 # ---- (a) quality ------------------------------------------------------------------------
+def _golden_sets() -> list[tuple[str, Path, Path]]:
+    bench = DATA / "newsbench"
+    extra = [(f"newsbench {part}", bench / "sources", bench / f"{part}.jsonl") for part in ("dev", "test")]
+    return GOLDEN + [g for g in extra if g[2].exists()]
+
+
 def quality(tmp: Path) -> list[str]:
-    from llama_index.core import Settings as LISettings
-    from llama_index.core import VectorStoreIndex
-    from llama_index.core.schema import TextNode
-    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
-    from llama_index.retrievers.bm25 import BM25Retriever
+    """`rag.evaluate(..., compare=True)` on each golden set, each in its own temporary index."""
+    def cell(v):
+        return "—" if v is None else f"{v:.3f}"
 
-    from rag.embed import bundled_model_dir
-    from rag.evaluate import load_golden, retrieval_scores
-
-    LISettings.llm = None
-    hf = HuggingFaceEmbedding(model_name=str(bundled_model_dir()), device="cpu")
-    rows = ["| golden set | retriever | hit@1 | hit@3 | MRR |", "|---|---|---|---|---|"]
-    for name, corpus, gold in GOLDEN:
-        rag = _use(_fresh_env(corpus, tmp / f"q-{name}"))
-        rag.index()
-        golden = load_golden(gold)
-        passages = rag.get_engine().store.passages()
-        nodes = [TextNode(text=p.text, id_=p.id, metadata={"source": p.source, "line": p.line})
-                 for p in passages]
-        vindex = VectorStoreIndex(nodes, embed_model=hf)
-        vret = vindex.as_retriever(similarity_top_k=10)
-        bret = BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=10)
-
-        def ours(q, rag=rag):
-            return [(h.source, h.line) for h in rag.search(q, k=10)]
-
-        def li(retriever):
-            return lambda q: [(n.node.metadata["source"], n.node.metadata["line"])
-                              for n in retriever.retrieve(q)]
-
-        for label, rank in [
-            ("LlamaIndex VectorStoreIndex (MiniLM)", li(vret)),
-            ("LlamaIndex BM25Retriever", li(bret)),
-            ("**rag hybrid (ours)**", ours),
-        ]:
-            s = retrieval_scores(golden, rank)
-            rows.append(f"| {name} ({s.n} q) | {label} | {s.hit1:.3f} | {s.hit3:.3f} | {s.mrr:.3f} |")
+    rows = ["| golden set | retriever | hit@1 | hit@5 | MRR | answer_recall | top passage recall "
+            "| abstain_correct | abstain_false |", "|---|---|---|---|---|---|---|---|---|"]
+    for name, corpus, gold in _golden_sets():
+        rag = _use(_fresh_env(corpus, tmp / f"q-{name.replace(' ', '-')}"))
+        figs = rag.evaluate(gold, k=5, compare=True)
+        label = f"{name} ({figs['n']} q)"
+        for key, retriever in [("vector", "LlamaIndex VectorStoreIndex (MiniLM)"),
+                               ("bm25", "LlamaIndex BM25Retriever"), ("ours", "**rag hybrid (ours)**")]:
+            c = figs["compare"][key]
+            ranking = [cell(c[m]) for m in ("hit@1", "hit@5", "mrr")]
+            answers = [cell(figs[m]) if key == "ours" else "" for m in
+                       ("answer_recall", "abstain_correct", "abstain_false")]
+            cells = [*ranking, answers[0], cell(c["top_passage_recall"]), *answers[1:]]
+            rows.append(f"| {label} | {retriever} | {' | '.join(cells)} |")
     return rows
 
 
@@ -139,10 +127,10 @@ def throughput(tmp: Path, n: int = 1200, rounds: int = 3) -> list[str]:
 
 # ---- (c) warm latency -------------------------------------------------------------------
 def latency(tmp: Path, rounds: int = 20) -> list[str]:
-    from rag.evaluate import load_golden
+    from rag.evaluate import load_questions
 
     rag = _use(_fresh_env(ROOT / "seeds", tmp / "lat"))
-    questions = [g["question"] for g in load_golden(DATA / "golden_seeds.jsonl")]
+    questions = [g["question"] for g in load_questions(DATA / "golden_seeds.jsonl")]
     rag.ask(questions[0])  # warm: index built, models loaded
     times, embeds = [], []
     for _ in range(rounds):
@@ -163,11 +151,10 @@ def latency(tmp: Path, rounds: int = 20) -> list[str]:
 # ---- (e) LLM mode overhead ------------------------------------------------------------
 def llm_overhead(tmp: Path, rounds: int = 8, delay: float = 0.1) -> list[str]:
     """Time to first token minus the server's own fixed delay, over real HTTP on loopback."""
-    from rag.evaluate import load_golden
+    from rag.evaluate import load_questions
     from tests.openai_server import FakeOpenAI, Reply
 
-    questions = [g["question"] for g in load_golden(DATA / "golden_seeds.jsonl")
-                 if not g.get("abstain")]
+    questions = [g["question"] for g in load_questions(DATA / "golden_seeds.jsonl") if g["answerable"]]
     with FakeOpenAI() as server:
         server.default = Reply("The sources say so [1].", delay=delay)
         rag = _use({**_fresh_env(ROOT / "seeds", tmp / "llm"), "OPENAI_BASE_URL": server.url,

@@ -18,11 +18,15 @@ from rag.config import offline_environment
 offline_environment()
 
 from rag.errors import RagError  # noqa: E402
+
+# Imported here, not on first call: the submodule `rag.evaluate` would otherwise replace the
+# function of the same name on this package the first time it is imported. (It is light.)
+from rag.evaluate import evaluate  # noqa: E402
 from rag.schema import Answer, Citation, IndexReport, Passage  # noqa: E402
 from rag.sources import FileResult  # noqa: E402
 
 __all__ = ["Answer", "Citation", "IndexReport", "Passage", "RagError", "ask", "ask_stream", "search", "index",
-           "add_sources", "remove_sources", "library", "get_engine", "reset"]
+           "add_sources", "remove_sources", "library", "evaluate", "get_engine", "reset"]
 
 _engine = None
 _engine_lock = threading.Lock()

@@ -1,4 +1,6 @@
-"""The `rag` command (ask, search, index, add, remove, sources, ui, chat). Exit: 0 ok, 1 failure, 2 usage."""
+"""The `rag` command (ask, search, index, add, remove, sources, eval, ui, chat).
+
+Exit: 0 ok, 1 failure, 2 usage."""
 
 from __future__ import annotations
 
@@ -170,6 +172,51 @@ def cmd_sources(args) -> int:
     return 0
 
 
+def cmd_eval(args) -> int:
+    from tqdm import tqdm
+
+    from rag import eval_report
+    from rag.evaluate import run
+
+    try:
+        minimums = eval_report.parse_minimums(args.min, args.k) if args.min is not None else {}
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    bar = tqdm(desc="questions", unit="q", file=sys.stderr, leave=False,
+               disable=not sys.stderr.isatty())
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        ev = run(args.file, k=args.k, compare=args.compare, progress=progress)
+    finally:
+        bar.close()
+    for w in ev.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if args.report:
+        written = eval_report.write_report(ev, args.report)
+        print(f"Report: {', '.join(str(p) for p in written)}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(ev.summary(), ensure_ascii=False, indent=2))
+    else:
+        import rag
+
+        mode = rag.get_engine().mode()
+        print(f"{ev.figures['n']} questions from {args.file}, k={args.k}, {mode} answers\n")
+        print(eval_report.table(ev))
+        print()
+        print(eval_report.misses_text(ev))
+    failed = eval_report.below(ev.figures, minimums)
+    if failed:
+        print(f"error: below the minimum: {'; '.join(failed)}.", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_ui(args) -> int:
     from ui.app import serve
 
@@ -243,6 +290,22 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Every indexed file with its passage count and indexing time.")
     ls.add_argument("--json", action="store_true", help="print the list as JSON")
     ls.set_defaults(func=cmd_sources)
+
+    e = sub.add_parser("eval", help="measure retrieval and answers on your own questions",
+                       description="Index the sources, then search and ask every question of FILE "
+                                   '(JSONL: {"question", "answers"?, "gold"?: [{"source", "line"}], '
+                                   '"answerable"?}) and report hit@1, hit@k, MRR, answer recall, '
+                                   "citation figures, abstention and latency.")
+    e.add_argument("file", help="JSONL file, one question a line")
+    e.add_argument("-k", type=int, default=5, help="passages ranked per question (default 5)")
+    e.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    e.add_argument("--min", metavar="METRIC=VALUE,...",
+                   help="exit 1 when a figure is below its minimum, e.g. hit@1=0.9,abstain_correct=1")
+    e.add_argument("--report", metavar="DIR",
+                   help="write DIR/questions.jsonl, DIR/summary.json and DIR/chart.png")
+    e.add_argument("--compare", action="store_true",
+                   help="also rank with plain LlamaIndex vector and BM25 retrievers (loads torch)")
+    e.set_defaults(func=cmd_eval)
 
     u = sub.add_parser("ui", help="start the web page (chat, sources, uploads)",
                        description="Serve the chat page. Binds 127.0.0.1 unless told otherwise; another "
