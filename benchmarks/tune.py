@@ -88,8 +88,8 @@ def score(rows, w, min_cos: float | None = None) -> dict:
         if not gold:
             continue
         n += 1
-        pos = next((i for i, h in enumerate(hits[:10]) if (Path(h.passage.source).name, h.passage.line) in gold),
-                   None)
+        ranked = [(Path(h.passage.source).name, h.passage.line) for h in hits[:10]]
+        pos = next((i for i, at in enumerate(ranked) if at in gold), None)
         h1 += pos == 0
         rr += 1 / (pos + 1) if pos is not None else 0
         if pos != 0:
@@ -113,7 +113,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = {name: collect(name, Path(tmp)) for name in args.set.split(",")}
     min_cos = get_settings().rag_min_relevance
+    plain = replace(WEIGHTS, bm25=0.0, keys=0.0, fit=0.0, year_conflict=0.0)
     for name, rows in data.items():
+        if name == "newsbench-dev":
+            para = [r for r in rows if r[0].get("style") == "paraphrase"]
+            print(f"dev paraphrase: cosine only {score(para, plain)['hit@1']:.3f}, "
+                  f"now {score(para, WEIGHTS)['hit@1']:.3f}")
+        s = score(rows, plain)
+        print(f"{name:14} cosine only: hit@1 {s['hit@1']:.3f} mrr {s['mrr']:.3f}")
         s = score(rows, WEIGHTS, min_cos)
         print(f"{name:14} now: hit@1 {s['hit@1']:.3f} mrr {s['mrr']:.3f} n={s['n']} "
               f"abstain_correct {s['abstain_correct']:.2f} abstain_false {s['abstain_false']:.3f}")
@@ -124,15 +131,20 @@ def main() -> None:
         return
     results = []
     for mul, bm, keys, fit, yc in itertools.product(
-            [False, True], [0.0, 0.1, 0.2, 0.3, 0.5], [0.0, 0.15, 0.3, 0.45, 0.6, 0.9, 1.2],
-            [0.0, 0.1, 0.2, 0.3, 0.5], [0.1, 0.25]):
+            [False, True], [0.1, 0.2, 0.3], [0.1, 0.2, 0.3, 0.45, 0.6],
+            [0.2, 0.3, 0.5, 0.7, 1.0], [0.25]):
         w = replace(WEIGHTS, multiplicative=mul, bm25=bm, keys=keys, fit=fit, year_conflict=yc)
         per = {name: score(rows, w)["hit@1"] for name, rows in data.items()}
-        results.append((sum(per.values()) / len(per), per, w))
+        for name, rows in data.items():
+            if name == "newsbench-dev":
+                para = [r for r in rows if r[0].get("style") == "paraphrase"]
+                per["dev-paraphrase"] = score(para, w)["hit@1"]
+        results.append((sum(v for k, v in per.items() if k in data) / len(data), per, w))
     results.sort(key=lambda r: -r[0])
     for mean, per, w in results[:15]:
-        print(f"{mean:.3f} {json.dumps({k: round(v, 3) for k, v in per.items()})} mul={w.multiplicative} bm25={w.bm25} "
-              f"keys={w.keys} fit={w.fit} year={w.year_conflict}")
+        figures = json.dumps({k: round(v, 3) for k, v in per.items()})
+        print(f"{mean:.3f} {figures} mul={w.multiplicative} bm25={w.bm25} keys={w.keys} fit={w.fit} "
+              f"year={w.year_conflict}")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from rag.ingest import split_sentences
 from rag.keyword import STOPWORDS, terms
 from rag.query import DATE, NUMBER, ORG, PERSON, PLACE
 
@@ -151,4 +152,29 @@ def fit(asked: str | None, cands: tuple[Candidate, ...], asked_terms: frozenset[
         w = table.get(c.kind, 0.0)
         if w > best and not (c.terms and c.terms <= asked_terms):
             best = w
+    return best
+
+
+@dataclass(frozen=True)
+class Sentence:
+    text: str
+    terms: frozenset[str]
+    candidates: tuple[Candidate, ...]
+
+
+@lru_cache(maxsize=16384)
+def sentences(text: str) -> tuple[Sentence, ...]:
+    return tuple(Sentence(s, frozenset(terms(s)), candidates(s)) for s in split_sentences(text))
+
+
+def passage_fit(asked: str | None, text: str, asked_terms: frozenset[str]) -> float:
+    """The best sentence's fit, scaled by how many of the question's words it shares: the
+    answer should sit among the words the question asks about, not anywhere in the passage."""
+    if asked is None or not asked_terms:
+        return 0.0
+    best = 0.0
+    for s in sentences(text):
+        f = fit(asked, s.candidates, asked_terms)
+        if f:
+            best = max(best, f * (0.5 + 0.5 * len(s.terms & asked_terms) / len(asked_terms)))
     return best

@@ -1,13 +1,19 @@
-"""The offline answerer: the most relevant sentences of the retrieved passages, each cited.
+"""The offline answerer: the sentences of the retrieved passages that answer, each cited.
 
 No model writes anything here, so every sentence of the answer is a verbatim quote of the
 passage its marker points at: the citations cannot be wrong about what the source says.
+
+A sentence answers when it holds a candidate of the kind asked for (a person for "who", an
+amount for "how much") among the question's words, not merely when it shares the most words
+with the question. When several passages name the same candidate, that answer gains; when the
+strongest passages name different ones for the same question, the answer says so.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rag.candidates import Candidate, candidates, fit
 from rag.ingest import split_sentences
 from rag.keyword import KeywordIndex, terms
 from rag.query import Query
@@ -15,9 +21,14 @@ from rag.retrieve import Scored
 from rag.schema import Citation
 
 ABSTAIN = "The indexed sources don't answer that."
+DIFFER = "Sources differ:"
 MAX_SENTENCES = 3
 MAX_CHARS = 700
 CLOSE_TO_BEST = 0.8  # a further sentence must score at least this share of the best one
+AGREE_BONUS = 0.1  # per further passage naming the same candidate
+# Two passages disagree only when both are strong and about the same thing: each holds every
+# name and number of the question, neither is about another year, and they score alike.
+DIFFER_MIN_SCORE_SHARE = 0.9
 
 
 @dataclass
@@ -25,14 +36,34 @@ class Pick:
     hit: Scored
     sentence: str
     score: float
+    answer: str = ""  # the candidate of the asked type this sentence offers, normalised
 
 
-def _sentence_score(q_idf: dict[str, float], sentence: str, passage_score: float) -> float:
-    if not q_idf:
-        return passage_score
-    present = set(terms(sentence))
-    overlap = sum(idf for t, idf in q_idf.items() if t in present) / sum(q_idf.values())
-    return passage_score * (0.6 + 0.4 * overlap)
+def _sentence_picks(query: Query, q_idf: dict[str, float], hit: Scored) -> list[Pick]:
+    asked = frozenset(query.terms)
+    picks = []
+    for sent in split_sentences(hit.passage.text):
+        present = set(terms(sent))
+        overlap = (sum(idf for t, idf in q_idf.items() if t in present) / sum(q_idf.values())
+                   if q_idf else 1.0)
+        cands = candidates(sent)
+        f = fit(query.answer_type, cands, asked)
+        if query.answer_type is None:
+            score = hit.score * (0.6 + 0.4 * overlap)
+        else:
+            score = hit.score * (0.5 + 0.3 * overlap + 0.2 * f)
+        picks.append(Pick(hit, sent, score, _answer_of(query, cands, asked) if f >= 0.6 else ""))
+    return picks
+
+
+def _answer_of(query: Query, cands: tuple[Candidate, ...], asked: frozenset[str]) -> str:
+    """The sentence's best-fitting candidate that the question does not already name."""
+    best, best_fit = "", 0.0
+    for c in cands:
+        f = fit(query.answer_type, (c,), asked)
+        if f > best_fit:
+            best, best_fit = " ".join(sorted(c.terms)) or c.text.lower(), f
+    return best
 
 
 def _as_sentence(s: str) -> str:
@@ -46,11 +77,64 @@ def compose(query: Query, hits: list[Scored], kidx: KeywordIndex) -> tuple[str, 
     if not hits:
         return ABSTAIN, []
     q_idf = {t: kidx.idf(t) for t in set(query.terms)}
-    picks = []
+    best_of: dict[str, Pick] = {}  # each passage's best sentence
+    picks: list[Pick] = []
     for hit in hits:
-        for sent in split_sentences(hit.passage.text):
-            picks.append(Pick(hit, sent, _sentence_score(q_idf, sent, hit.score)))
+        mine = _sentence_picks(query, q_idf, hit)
+        picks += mine
+        best_of[hit.passage.id] = max(mine, key=lambda p: p.score)
+    _reward_agreement(picks, best_of)
     picks.sort(key=lambda p: -p.score)
+    differing = _disagreement(hits, best_of)
+    chosen = differing or _choose(picks)
+    if not differing:
+        # Present in rank order of their passages: the strongest source speaks first.
+        rank = {h.passage.id: i for i, h in enumerate(hits)}
+        chosen.sort(key=lambda p: rank[p.hit.passage.id])
+    parts, citations = [], []
+    for n, p in enumerate(chosen, start=1):
+        parts.append(f"{_as_sentence(p.sentence)} [{n}]")
+        psg = p.hit.passage
+        citations.append(
+            Citation(n=n, source=psg.source, line=psg.line, page=psg.page, text=psg.text,
+                     score=round(p.hit.score, 4), quote=p.sentence, passage_id=psg.id)
+        )
+    text = " ".join(parts)
+    return (f"{DIFFER} {text}" if differing else text), citations
+
+
+def _reward_agreement(picks: list[Pick], best_of: dict[str, Pick]) -> None:
+    """Passages that name the same answer back each other."""
+    votes: dict[str, int] = {}
+    for p in best_of.values():
+        if p.answer:
+            votes[p.answer] = votes.get(p.answer, 0) + 1
+    for p in picks:
+        if votes.get(p.answer, 0) > 1:
+            p.score *= 1 + AGREE_BONUS * (votes[p.answer] - 1)
+
+
+def _disagreement(hits: list[Scored], best_of: dict[str, Pick]) -> list[Pick]:
+    """The top two passages' sentences when they answer the same question differently."""
+    strong = [h for h in hits[:3] if h.keys >= 0.999 and not h.year_conflict
+              and h.score >= DIFFER_MIN_SCORE_SHARE * hits[0].score]
+    if len(strong) < 2 or strong[0] is not hits[0]:
+        return []
+    a, b = best_of[strong[0].passage.id], best_of[strong[1].passage.id]
+    if not a.answer or not b.answer or a.answer == b.answer or a.sentence == b.sentence:
+        return []
+    # the same words around a different answer: two reports of the same fact
+    if _context_overlap(a, b) < 0.5:
+        return []
+    return [a, b]
+
+
+def _context_overlap(a: Pick, b: Pick) -> float:
+    ta, tb = set(terms(a.sentence)), set(terms(b.sentence))
+    return len(ta & tb) / (min(len(ta), len(tb)) or 1)
+
+
+def _choose(picks: list[Pick]) -> list[Pick]:
     best = picks[0].score
     chosen: list[Pick] = []
     used_passages: set[str] = set()
@@ -63,15 +147,4 @@ def compose(query: Query, hits: list[Scored], kidx: KeywordIndex) -> tuple[str, 
             continue
         chosen.append(p)
         used_passages.add(p.hit.passage.id)
-    # Present in rank order of their passages: the strongest source speaks first.
-    rank = {h.passage.id: i for i, h in enumerate(hits)}
-    chosen.sort(key=lambda p: rank[p.hit.passage.id])
-    parts, citations = [], []
-    for n, p in enumerate(chosen, start=1):
-        parts.append(f"{_as_sentence(p.sentence)} [{n}]")
-        psg = p.hit.passage
-        citations.append(
-            Citation(n=n, source=psg.source, line=psg.line, page=psg.page, text=psg.text,
-                     score=round(p.hit.score, 4), quote=p.sentence, passage_id=psg.id)
-        )
-    return " ".join(parts), citations
+    return chosen

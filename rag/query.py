@@ -13,6 +13,30 @@ from functools import lru_cache
 from rag.keyword import KeyTerm, initials, key_terms, terms, words
 
 _YEAR = re.compile(r"^(1[89]|20)\d\d$")
+# A quarter or half of a year, as results and reports name it: "Q1", "first quarter", "1Q",
+# "second half", "H2". Like a year, a different one is a different fact.
+_ORDINAL = {"first": "1", "second": "2", "third": "3", "fourth": "4", "1st": "1", "2nd": "2",
+            "3rd": "3", "4th": "4"}
+_PERIOD = re.compile(
+    r"\b(?:(?P<q>Q[1-4])|(?P<nq>[1-4])Q|(?P<h>H[12])|(?P<ord>first|second|third|fourth|1st|2nd|3rd|4th)"
+    r"[\s-]+(?P<unit>quarter|half))\b", re.I)
+
+
+def periods(text: str) -> frozenset[str]:
+    """The quarters and halves a text names, as "q1".."q4", "h1", "h2"."""
+    out = set()
+    for m in _PERIOD.finditer(text):
+        if m.group("q"):
+            out.add(m.group("q").lower())
+        elif m.group("nq"):
+            out.add("q" + m.group("nq"))
+        elif m.group("h"):
+            out.add(m.group("h").lower())
+        else:
+            n = _ORDINAL[m.group("ord").lower()]
+            if m.group("unit").lower() == "quarter" or n in "12":
+                out.add(("q" if m.group("unit").lower() == "quarter" else "h") + n)
+    return frozenset(out)
 
 # Answer types. "who" asks for a person or an organisation (who acquired, who won).
 PERSON, PLACE, DATE, NUMBER, ORG = "person", "place", "date", "number", "org"
@@ -52,6 +76,7 @@ class Query:
     keys: tuple[KeyTerm, ...]  # names and numbers the answer hinges on
     names: frozenset[str]
     years: frozenset[str]
+    periods: frozenset[str]  # quarters and halves asked about ("q1", "h2")
     spelled: tuple[tuple[str, frozenset[str]], ...]  # acronym → the names it stands for
     answer_type: str | None  # PERSON | PLACE | DATE | NUMBER | ORG | None (anything)
     focus: frozenset[str]  # content terms that are not names or numbers ("revenue", "acquired")
@@ -103,6 +128,7 @@ def analyse(question: str) -> Query:
         keys=keys,
         names=names,
         years=frozenset(k.term for k in keys if _YEAR.match(k.term)),
+        periods=periods(question),
         spelled=spelled,
         answer_type=answer_type(question),
         focus=frozenset(t for t in qterms if t not in key_set and t not in _HOW_STEMS),

@@ -17,11 +17,10 @@ from functools import lru_cache
 
 import numpy as np
 
+from rag.candidates import passage_fit
 from rag.ingest import embed_text
-from rag.candidates import candidates as candidates_in
-from rag.candidates import fit as answer_fit
 from rag.keyword import KeywordIndex, acronyms, initials, terms
-from rag.query import Query
+from rag.query import Query, periods
 from rag.schema import Passage
 
 _YEAR = re.compile(r"^(1[89]|20)\d\d$")
@@ -34,10 +33,10 @@ _DEMONYM = re.compile(r"(?:n|an|ian|ean|i|ese|ish)$")
 class Weights:
     cosine: float = 1.0
     bm25: float = 0.2
-    keys: float = 0.6
+    keys: float = 0.2
     year_conflict: float = 0.25
-    fit: float = 0.0  # a candidate of the asked type (a person for "who", an amount for "how much")
-    multiplicative: bool = False  # the other scores scale the cosine instead of adding to it
+    fit: float = 0.3  # a candidate of the asked type (a person for "who", an amount for "how much")
+    multiplicative: bool = True  # the other scores scale the cosine instead of adding to it
     pool: int = 30  # candidates taken from each retriever
 
 
@@ -56,7 +55,7 @@ class Scored:
     bm25: float
     keys: float  # idf-weighted share of the question's names and numbers the passage holds
     fit: float = 0.0  # how well the passage's best candidate fits the asked answer type
-    year_conflict: bool = False  # states other years than the one asked about, not it
+    year_conflict: bool = False  # states other years (or quarters) than the one asked about, not it
 
 
 def rescore(
@@ -96,9 +95,8 @@ def features(
             held |= _held_as_acronyms(names - held, spelled, text)
         cover = (sum(idf for t, idf in key_idf.items() if t in held) / (sum(key_idf.values()) or 1.0)
                  if key_idf else 0.0)
-        conflict = bool(query.years) and not query.years & doc_terms and any(
-            _YEAR.match(t) for t in doc_terms)
-        fit = answer_fit(query.answer_type, candidates_in(p.text), asked_terms)
+        conflict = _conflicts(query, text, doc_terms)
+        fit = passage_fit(query.answer_type, p.text, asked_terms)
         out.append(Scored(p, 0.0, cos, bm25.get(p.id, 0.0) / top_bm, cover, fit, conflict))
     return out
 
@@ -119,6 +117,21 @@ def combine(hits: list[Scored], query: Query, w: Weights = WEIGHTS) -> list[Scor
         h.score = max(0.0, min(1.0, score))
     hits.sort(key=lambda s: -s.score)
     return hits
+
+
+def _conflicts(query: Query, text: str, doc_terms: frozenset[str]) -> bool:
+    """The passage is about another year, or another quarter, than the one asked about."""
+    if query.years and not query.years & doc_terms and any(_YEAR.match(t) for t in doc_terms):
+        return True
+    if query.periods:
+        stated = _periods_of(text)
+        return bool(stated) and not query.periods & stated
+    return False
+
+
+@lru_cache(maxsize=16384)
+def _periods_of(text: str) -> frozenset[str]:
+    return periods(text)
 
 
 @lru_cache(maxsize=16384)
@@ -151,4 +164,8 @@ def _held_as_acronyms(missing: set[str], spelled: dict[str, set[str]], text: str
 
 
 def is_relevant(hit: Scored, min_cosine: float) -> bool:
+    """Whether a passage may answer: close in meaning, or holding every name and number asked,
+    and never one about another year or quarter than the one asked about."""
+    if hit.year_conflict:
+        return False
     return hit.cosine >= min_cosine or (hit.keys >= 0.999 and hit.cosine >= KEYED_MIN_COSINE)
