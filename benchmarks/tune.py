@@ -130,10 +130,9 @@ def main() -> None:
     if not args.grid:
         return
     results = []
-    for mul, bm, keys, fit, yc in itertools.product(
-            [False, True], [0.1, 0.2, 0.3], [0.1, 0.2, 0.3, 0.45, 0.6],
-            [0.2, 0.3, 0.5, 0.7, 1.0], [0.25]):
-        w = replace(WEIGHTS, multiplicative=mul, bm25=bm, keys=keys, fit=fit, year_conflict=yc)
+    for mul, bm, keys, fit in itertools.product(
+            [False, True], [0.1, 0.2, 0.3], [0.1, 0.2, 0.3, 0.45, 0.6], [0.0, 0.2, 0.3, 0.5, 1.0]):
+        w = replace(WEIGHTS, multiplicative=mul, bm25=bm, keys=keys, fit=fit)
         per = {name: score(rows, w)["hit@1"] for name, rows in data.items()}
         for name, rows in data.items():
             if name == "newsbench-dev":

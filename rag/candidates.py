@@ -150,8 +150,10 @@ def fit(asked: str | None, cands: tuple[Candidate, ...], asked_terms: frozenset[
     best = 0.0
     for c in cands:
         w = table.get(c.kind, 0.0)
-        if w > best and not (c.terms and c.terms <= asked_terms):
-            best = w
+        if c.terms & asked_terms:
+            # the question's own name, or a longer form of it ("Shareholders of Penwick Foods")
+            w = 0.0 if c.terms <= asked_terms else w / 2
+        best = max(best, w)
     return best
 
 

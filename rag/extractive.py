@@ -24,8 +24,13 @@ ABSTAIN = "The indexed sources don't answer that."
 DIFFER = "Sources differ:"
 MAX_SENTENCES = 3
 MAX_CHARS = 700
-CLOSE_TO_BEST = 0.8  # a further sentence must score at least this share of the best one
-AGREE_BONUS = 0.1  # per further passage naming the same candidate
+CLOSE_TO_BEST = 0.7  # a further sentence must score at least this share of the best one
+# A sentence's score is its passage's, scaled by the share of the question's words it holds
+# and, when the question asks for a kind of thing, by how well its candidates fit.
+OVERLAP_SHARE = 0.4
+TYPED_OVERLAP_SHARE = 0.3
+FIT_SHARE = 0.3
+AGREE_BONUS = 0.05  # per further passage naming the same candidate
 # Two passages disagree only when both are strong and about the same thing: each holds every
 # name and number of the question, neither is about another year, and they score alike.
 DIFFER_MIN_SCORE_SHARE = 0.9
@@ -49,9 +54,10 @@ def _sentence_picks(query: Query, q_idf: dict[str, float], hit: Scored) -> list[
         cands = candidates(sent)
         f = fit(query.answer_type, cands, asked)
         if query.answer_type is None:
-            score = hit.score * (0.6 + 0.4 * overlap)
+            score = hit.score * (1 - OVERLAP_SHARE + OVERLAP_SHARE * overlap)
         else:
-            score = hit.score * (0.5 + 0.3 * overlap + 0.2 * f)
+            score = hit.score * (1 - TYPED_OVERLAP_SHARE - FIT_SHARE + TYPED_OVERLAP_SHARE * overlap
+                                 + FIT_SHARE * f)
         picks.append(Pick(hit, sent, score, _answer_of(query, cands, asked) if f >= 0.6 else ""))
     return picks
 

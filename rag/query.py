@@ -105,6 +105,8 @@ def answer_type(question: str) -> str | None:
         if w == "how" and nxt in _HOW_NUMBER:
             return NUMBER
         if w in ("which", "what"):
+            if nxt in ("did", "does", "do", "has", "have", "had"):
+                return None  # "what did the bank do": an action, not a thing
             # the head noun is the first word after the wh-word that names a kind of thing
             # ("which French city", "what was the company's revenue", "what year")
             for nw in toks[i + 1:i + 7]:

@@ -1,0 +1,111 @@
+"""The question's expected answer type, candidates in passages, and what they change: ranking,
+the quoted sentence, agreement and disagreement between sources, another quarter's figure."""
+
+from __future__ import annotations
+
+import pytest
+
+import rag
+from rag.candidates import candidates
+from rag.extractive import DIFFER
+from rag.query import DATE, NUMBER, ORG, PERSON, PLACE, analyse
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("Who acquired Activision Blizzard?", PERSON),
+    ("Where was the 2021 final held?", PLACE),
+    ("Which French city hosts the summit?", PLACE),
+    ("When did Russia annex Crimea?", DATE),
+    ("In what year did the talks begin?", DATE),
+    ("How many seats did the party win?", NUMBER),
+    ("What was Tesla's revenue in Q1 2021?", NUMBER),
+    ("Which company made a rival bid for Brightmill?", ORG),
+    ("Which team won the league?", ORG),
+    ("What did Rubio propose?", None),
+])
+def test_the_expected_answer_type(question, kind):
+    assert analyse(question).answer_type == kind
+
+
+def test_the_query_is_analysed_once_with_years_quarters_and_names():
+    q = analyse("What was Tessaro's revenue in the first quarter of 2024?")
+    assert q.years == {"2024"} and q.periods == {"q1"} and "tessaro" in q.names
+    assert "revenu" in q.focus and analyse(q.text) is q
+
+
+def test_candidates_by_kind():
+    text = ("Jul 9, 2022 ... Microsoft agreed to buy Activision Blizzard for $68.7 billion, "
+            "chief executive Satya Nadella said in Redmond on Tuesday.")
+    kinds = {(c.kind, c.text) for c in candidates(text)}
+    assert ("date", "Jul 9, 2022") in kinds and ("number", "$68.7 billion") in kinds
+    assert ("person", "Satya Nadella") in kinds and ("place", "Redmond") in kinds
+
+
+CORPUS = {
+    "deals.txt": [
+        "Mar 3, 2024 ... Shareholders of Penwick Foods approved the takeover of the company at a meeting "
+        "in Leeds, ending months of talks over the acquisition of Penwick Foods.",
+        "Mar 5, 2024 ... The acquisition of Penwick Foods was completed by Aldermoor Group, which paid "
+        "$2.1 billion.",
+        "Feb 2024 ... Analysts said the acquisition of Penwick Foods would reshape the British snack "
+        "market and the takeover of Penwick Foods was widely expected.",
+    ],
+    "results.txt": [
+        "Apr 24, 2024 ... Norrland Motors delivered 41,000 vehicles in the first quarter of 2024, "
+        "the carmaker said.",
+        "Apr 24, 2024 ... Norrland Motors reported revenue of $3.9 billion for the first quarter of "
+        "2024, up 12% on a year earlier.",
+        "Oct 23, 2024 ... Norrland Motors reported revenue of $4.4 billion for the third quarter of "
+        "2024, its best quarter yet.",
+    ],
+}
+
+
+@pytest.fixture
+def corpus(sources):
+    for name, lines in CORPUS.items():
+        (sources / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    rag.index()
+    return sources
+
+
+def test_who_acquired_ranks_the_passage_that_names_the_buyer_first(corpus):
+    # the other two passages repeat "acquisition of Penwick Foods" but never name the buyer
+    top = rag.search("Who acquired Penwick Foods?", k=3)[0]
+    assert (top.source, top.line) == ("deals.txt", 2)
+
+
+def test_another_quarters_figure_and_another_metric_lose(corpus):
+    top = rag.search("What was Norrland Motors' revenue in Q1 2024?", k=3)[0]
+    assert (top.source, top.line) == ("results.txt", 2)
+    a = rag.ask("What was Norrland Motors' revenue in Q1 2024?")
+    assert "$3.9 billion" in a.text and a.citations[0].line == 2
+    assert "$4.4 billion" not in a.text
+
+
+def test_only_another_quarter_in_the_sources_abstains(corpus):
+    a = rag.ask("What was Norrland Motors' revenue in the second quarter of 2024?")
+    assert a.abstained, a.text
+
+
+def test_the_quoted_sentence_is_the_one_holding_the_answer(sources):
+    (sources / "forum.md").write_text(
+        "Ministers agree on Baltic power links\n\n"
+        "OULU, Finland — Energy ministers from eight Nordic and Baltic states agreed on Thursday to "
+        "build two new subsea power links by 2032, closing the forum with a joint declaration. "
+        "The meeting was chaired by Finland's economy minister Aino Laaksonen, who called the deal "
+        "a turning point. Delegates also discussed grid security.\n", encoding="utf-8")
+    a = rag.ask("Which Finnish minister chaired the meeting on Baltic power links?")
+    assert "Aino Laaksonen" in a.text and a.citations[0].source == "forum.md"
+
+
+def test_sources_that_disagree_are_both_cited(sources):
+    (sources / "wire.txt").write_text(
+        "May 2, 2025 ... Officials said the Lake Vessen ferry fire injured 14 passengers before the "
+        "vessel reached the harbour.\n"
+        "May 2, 2025 ... Officials said the Lake Vessen ferry fire injured 23 passengers before the "
+        "vessel reached the harbour.\n", encoding="utf-8")
+    a = rag.ask("How many passengers were injured in the Lake Vessen ferry fire?")
+    assert a.text.startswith(DIFFER), a.text
+    assert "14 passengers" in a.text and "23 passengers" in a.text
+    assert sorted(c.line for c in a.citations) == [1, 2]
