@@ -45,6 +45,9 @@ WEIGHTS = Weights()
 # cosine ("What did Rubio propose?" scores 0.28 against the Rubio snippet); without them it
 # must be semantically close. Calibrated on both golden sets (answerable vs unanswerable).
 KEYED_MIN_COSINE = 0.2
+# A paraphrased question may share no name with its passage and still be close enough when the
+# passage holds the kind of thing asked for among the question's words (a place for "where").
+TYPED_MIN_COSINE, TYPED_MIN_FIT = 0.35, 0.6
 
 
 @dataclass
@@ -56,6 +59,7 @@ class Scored:
     keys: float  # idf-weighted share of the question's names and numbers the passage holds
     fit: float = 0.0  # how well the passage's best candidate fits the asked answer type
     year_conflict: bool = False  # states other years (or quarters) than the one asked about, not it
+    dated: bool = True  # states the year asked about (or none was asked)
 
 
 def rescore(
@@ -97,7 +101,8 @@ def features(
                  if key_idf else 0.0)
         conflict = _conflicts(query, text, doc_terms)
         fit = passage_fit(query.answer_type, p.text, asked_terms)
-        out.append(Scored(p, 0.0, cos, bm25.get(p.id, 0.0) / top_bm, cover, fit, conflict))
+        dated = not query.years or bool(query.years & doc_terms)
+        out.append(Scored(p, 0.0, cos, bm25.get(p.id, 0.0) / top_bm, cover, fit, conflict, dated))
     return out
 
 
@@ -164,8 +169,10 @@ def _held_as_acronyms(missing: set[str], spelled: dict[str, set[str]], text: str
 
 
 def is_relevant(hit: Scored, min_cosine: float) -> bool:
-    """Whether a passage may answer: close in meaning, or holding every name and number asked,
-    and never one about another year or quarter than the one asked about."""
-    if hit.year_conflict:
+    """Whether a passage may answer: close in meaning, or holding every name and number asked;
+    never one about another year or quarter than the one asked about, and for a question about
+    a year, only one that states it (a paragraph saying "won on Sunday" can't tell which year)."""
+    if hit.year_conflict or not hit.dated:
         return False
-    return hit.cosine >= min_cosine or (hit.keys >= 0.999 and hit.cosine >= KEYED_MIN_COSINE)
+    return (hit.cosine >= min_cosine or (hit.keys >= 0.999 and hit.cosine >= KEYED_MIN_COSINE)
+            or (hit.cosine >= TYPED_MIN_COSINE and hit.fit >= TYPED_MIN_FIT))
