@@ -85,9 +85,16 @@ class Candidate:
     terms: frozenset[str]
 
 
+# A dateline opens an article: "KOUROU, French Guiana —", "LIMA —".
+_DATELINE = re.compile(r"^[A-Z][A-Z .'-]+(?:,\s*[A-Z][\w .'-]+)?\s+[—–-]")
+
+
 def _name_kind(text: str, s: int, e: int, surface: str) -> str:
     toks = surface.split()
     before, after = text[max(0, s - 40):s], text[e:e + 20]
+    dateline = _DATELINE.match(text) if s < 40 else None
+    if dateline and e <= dateline.end():
+        return PLACE
     if toks[-1].strip(".,") in _ORG_END or (surface.isupper() and len(surface) > 1 and "." not in surface):
         return ORG
     if toks[0] in _PERSON_TITLES and len(toks) > 1:

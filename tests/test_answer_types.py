@@ -133,3 +133,8 @@ def test_a_question_about_a_year_needs_a_passage_that_states_it(sources):
     assert not rag.ask("Who won the Brabant Ridge Classic?").abstained
     # nothing says which year that Sunday was in
     assert rag.ask("Who won the Brabant Ridge Classic in 2022?").abstained
+
+
+def test_a_dateline_is_a_place_not_an_acronym():
+    kinds = {c.text: c.kind for c in candidates("EINDHOVEN — Tessaro reported revenue, NATO said.")}
+    assert kinds["EINDHOVEN"] == PLACE and kinds["NATO"] == ORG
