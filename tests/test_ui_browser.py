@@ -183,3 +183,19 @@ def test_llm_answer_streams_into_the_page_with_mode_and_fallback_notice(browser,
     ask(page, RUBIO)
     expect(page.locator("#rag-chat .rag-notice").last).to_contain_text("Showing the offline answer instead.")
     expect(page.locator("#rag-chat .rag-meta").last).to_contain_text("offline answer")
+
+    # an answer that cites nothing: it streams in, then the quoted answer takes its place
+    page.get_by_role("button", name="New chat").click()
+    expect(page.locator("#rag-chat .rag-answer")).to_have_count(0)
+    uncited = "Rubio wants to split the two countries apart, and nothing here says so. " * 3
+    fake_llm.replies.append(Reply(uncited, chunk_size=6, chunk_delay=0.03))
+    page.locator("#rag-question textarea").fill(RUBIO)
+    page.keyboard.press("Enter")
+    answer = page.locator("#rag-chat .rag-answer").last
+    expect(answer).to_contain_text("split the two countries", timeout=15000)
+    expect(page.locator("#rag-chat .rag-notice").last).to_contain_text(
+        "The model's answer cited none of the sources; showing the quoted answer instead.", timeout=15000)
+    final = page.locator("#rag-chat .rag-answer").last
+    expect(final).not_to_contain_text("split the two countries")
+    expect(final).to_contain_text("dilute ties")
+    expect(page.locator("#rag-sources .rag-turn.active .rag-src .rag-loc")).to_have_text(SEED_LOC)
