@@ -16,7 +16,7 @@ from rag.keyword import KeywordIndex, keyword_index_for
 from rag.llm import LLM, LLMError, Usage, describe
 from rag.llm_answer import heuristic_condense, llm_condense, resolve_citations, stream_answer
 from rag.query import Query, analyse
-from rag.retrieve import WEIGHTS, Scored, is_relevant, rescore
+from rag.retrieve import WEIGHTS, Scored, combine, features, is_relevant
 from rag.schema import Answer, IndexReport, Passage
 from rag.sources import FileResult, set_aside, stage_files
 from rag.store import Store
@@ -142,7 +142,7 @@ class Engine:
             ids = list(dict.fromkeys([i for i, _ in dense] + list(sparse)))
             vectors = self.store.vectors(ids)
             candidates = self.store.passages(ids)
-        hits = rescore(query, qvec, candidates, vectors, sparse, kidx)
+        hits = combine(features(query, qvec, candidates, vectors, sparse, kidx), query)
         timings["retrieve_ms"] = _ms(t0)
         return hits
 

@@ -62,18 +62,6 @@ class Scored:
     dated: bool = True  # states the year asked about (or none was asked)
 
 
-def rescore(
-    query: Query,
-    qvec: np.ndarray,
-    candidates: list[Passage],
-    vectors: dict[str, np.ndarray],
-    bm25: dict[str, float],
-    kidx: KeywordIndex,
-    w: Weights = WEIGHTS,
-) -> list[Scored]:
-    return combine(features(query, qvec, candidates, vectors, bm25, kidx), query, w)
-
-
 def features(
     query: Query,
     qvec: np.ndarray,
