@@ -1,10 +1,10 @@
 """Answer candidates in a sentence: the people, places, organisations, dates and amounts it
 names, found by the shapes news text writes them in.
 
-Rules rather than a tagger: retrieval checks every candidate passage of every question, and
-this must stay a fraction of a millisecond per passage (a spaCy pipeline costs ~2 ms a
-passage and most of a second to load, against a cold `rag ask` budget of 1.5 s). Results are
-cached per text, since passages recur across questions.
+Rules rather than a tagger: this runs over every candidate passage of every question, and
+spaCy's English pipelines are not published on PyPI by their maintainers (only third-party
+re-uploads), so a tagger would be a model this machine cannot fetch from a maintained source.
+Results are cached per text, since passages recur across questions.
 """
 
 from __future__ import annotations
