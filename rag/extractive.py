@@ -34,6 +34,7 @@ AGREE_BONUS = 0.05  # per further passage naming the same candidate
 # Two passages disagree only when both are strong and about the same thing: each holds every
 # name and number of the question, neither is about another year, and they score alike.
 DIFFER_MIN_SCORE_SHARE = 0.9
+DIFFER_MIN_OVERLAP = 0.7
 
 
 @dataclass
@@ -42,6 +43,7 @@ class Pick:
     sentence: str
     score: float
     answer: str = ""  # the candidate of the asked type this sentence offers, normalised
+    exact: bool = False  # that candidate is of exactly the asked kind (a person, not just a name)
 
 
 def _sentence_picks(query: Query, q_idf: dict[str, float], hit: Scored) -> list[Pick]:
@@ -58,18 +60,20 @@ def _sentence_picks(query: Query, q_idf: dict[str, float], hit: Scored) -> list[
         else:
             score = hit.score * (1 - TYPED_OVERLAP_SHARE - FIT_SHARE + TYPED_OVERLAP_SHARE * overlap
                                  + FIT_SHARE * f)
-        picks.append(Pick(hit, sent, score, _answer_of(query, cands, asked) if f >= 0.6 else ""))
+        answer, exact = _answer_of(query, cands, asked) if f >= 0.6 else ("", False)
+        picks.append(Pick(hit, sent, score, answer, exact))
     return picks
 
 
-def _answer_of(query: Query, cands: tuple[Candidate, ...], asked: frozenset[str]) -> str:
-    """The sentence's best-fitting candidate that the question does not already name."""
+def _answer_of(query: Query, cands: tuple[Candidate, ...], asked: frozenset[str]) -> tuple[str, bool]:
+    """The sentence's best-fitting candidate that the question does not already name, and
+    whether it is of exactly the asked kind."""
     best, best_fit = "", 0.0
     for c in cands:
         f = fit(query.answer_type, (c,), asked)
         if f > best_fit:
             best, best_fit = " ".join(sorted(c.terms)) or c.text.lower(), f
-    return best
+    return best, best_fit >= 0.999
 
 
 def _as_sentence(s: str) -> str:
@@ -127,10 +131,11 @@ def _disagreement(hits: list[Scored], best_of: dict[str, Pick]) -> list[Pick]:
     if len(strong) < 2 or strong[0] is not hits[0]:
         return []
     a, b = best_of[strong[0].passage.id], best_of[strong[1].passage.id]
-    if not a.answer or not b.answer or a.answer == b.answer or a.sentence == b.sentence:
+    if not (a.exact and b.exact) or a.answer == b.answer or a.sentence == b.sentence:
         return []
-    # the same words around a different answer: two reports of the same fact
-    if _context_overlap(a, b) < 0.5:
+    # mostly the same words around a different answer: two reports of the same fact, not two
+    # facts about the same subject (a trial's start and its results)
+    if _context_overlap(a, b) < DIFFER_MIN_OVERLAP:
         return []
     return [a, b]
 
