@@ -130,9 +130,9 @@ def main() -> None:
     if not args.grid:
         return
     results = []
-    for mul, bm, keys, fit in itertools.product(
-            [False, True], [0.1, 0.2, 0.3], [0.1, 0.2, 0.3, 0.45, 0.6], [0.0, 0.2, 0.3, 0.5, 1.0]):
-        w = replace(WEIGHTS, multiplicative=mul, bm25=bm, keys=keys, fit=fit)
+    for focus, bm, keys, fit in itertools.product(
+            [0.0, 0.1, 0.2, 0.3, 0.5], [0.0, 0.1, 0.2, 0.3], [0.1, 0.2, 0.3], [0.2, 0.3, 0.5]):
+        w = replace(WEIGHTS, focus=focus, bm25=bm, keys=keys, fit=fit)
         per = {name: score(rows, w)["hit@1"] for name, rows in data.items()}
         for name, rows in data.items():
             if name == "newsbench-dev":
@@ -142,7 +142,7 @@ def main() -> None:
     results.sort(key=lambda r: -r[0])
     for mean, per, w in results[:15]:
         figures = json.dumps({k: round(v, 3) for k, v in per.items()})
-        print(f"{mean:.3f} {figures} mul={w.multiplicative} bm25={w.bm25} keys={w.keys} fit={w.fit} "
+        print(f"{mean:.3f} {figures} focus={w.focus} bm25={w.bm25} keys={w.keys} fit={w.fit} "
               f"year={w.year_conflict}")
 
 

@@ -34,9 +34,10 @@ _DEMONYM = re.compile(r"(?:n|an|ian|ean|i|ese|ish)$")
 @dataclass(frozen=True)
 class Weights:
     cosine: float = 1.0
-    bm25: float = 0.2
-    keys: float = 0.2
+    bm25: float = 0.1
+    keys: float = 0.3
     year_conflict: float = 0.25
+    focus: float = 0.3  # the question's other content words ("revenue", not "deliveries")
     fit: float = 0.3  # a candidate of the asked type (a person for "who", an amount for "how much")
     multiplicative: bool = True  # False: the additive mix of before, kept for benchmarks/tune.py
     pool: int = 30  # candidates taken from each retriever
@@ -62,6 +63,7 @@ class Scored:
     fit: float = 0.0  # how well the passage's best candidate fits the asked answer type
     year_conflict: bool = False  # states other years (or quarters) than the one asked about, not it
     dated: bool = True  # states the year asked about (or none was asked)
+    focus: float = 0.0  # idf-weighted share of the question's other content words it holds
 
 
 def features(
@@ -77,6 +79,8 @@ def features(
     names = set(query.names)
     spelled = {a: set(ts) for a, ts in query.spelled}
     asked_terms = frozenset(query.terms)
+    focus_idf = {t: kidx.idf(t) for t in query.focus}
+    focus_total = sum(focus_idf.values()) or 1.0
     top_bm = max(bm25.values(), default=0.0) or 1.0
     out = []
     for p in candidates:
@@ -92,7 +96,10 @@ def features(
         conflict = _conflicts(query, text, doc_terms)
         fit = passage_fit(query.answer_type, p.text, asked_terms)
         dated = not query.years or bool(query.years & doc_terms)
-        out.append(Scored(p, 0.0, cos, bm25.get(p.id, 0.0) / top_bm, cover, fit, conflict, dated))
+        focus = (sum(idf for t, idf in focus_idf.items() if t in doc_terms) / focus_total
+                 if focus_idf else 0.0)
+        out.append(Scored(p, 0.0, cos, bm25.get(p.id, 0.0) / top_bm, cover, fit, conflict, dated,
+                          focus))
     return out
 
 
@@ -102,11 +109,11 @@ def combine(hits: list[Scored], query: Query, w: Weights = WEIGHTS) -> list[Scor
     wk = w.keys if has_keys else 0.0
     wf = w.fit if typed else 0.0
     for h in hits:
-        boost = w.bm25 * h.bm25 + wk * h.keys + wf * h.fit
+        boost = w.bm25 * h.bm25 + wk * h.keys + wf * h.fit + w.focus * h.focus
         if w.multiplicative:
-            score = h.cosine * (1 + boost) / (1 + w.bm25 + wk + wf)
+            score = h.cosine * (1 + boost) / (1 + w.bm25 + wk + wf + w.focus)
         else:
-            score = (w.cosine * h.cosine + boost) / (w.cosine + w.bm25 + wk + wf)
+            score = (w.cosine * h.cosine + boost) / (w.cosine + w.bm25 + wk + wf + w.focus)
         if h.year_conflict:
             score -= w.year_conflict
         h.score = max(0.0, min(1.0, score))
