@@ -53,13 +53,13 @@ def _sentence_picks(query: Query, q_idf: dict[str, float], hit: Scored) -> list[
         present = set(terms(sent))
         overlap = (sum(idf for t, idf in q_idf.items() if t in present) / sum(q_idf.values())
                    if q_idf else 1.0)
+        if query.answer_type is None:
+            picks.append(Pick(hit, sent, hit.score * (1 - OVERLAP_SHARE + OVERLAP_SHARE * overlap)))
+            continue
         cands = candidates(sent)
         f = fit(query.answer_type, cands, asked)
-        if query.answer_type is None:
-            score = hit.score * (1 - OVERLAP_SHARE + OVERLAP_SHARE * overlap)
-        else:
-            score = hit.score * (1 - TYPED_OVERLAP_SHARE - FIT_SHARE + TYPED_OVERLAP_SHARE * overlap
-                                 + FIT_SHARE * f)
+        score = hit.score * (1 - TYPED_OVERLAP_SHARE - FIT_SHARE + TYPED_OVERLAP_SHARE * overlap
+                             + FIT_SHARE * f)
         answer, exact = _answer_of(query, cands, asked) if f >= 0.6 else ("", False)
         picks.append(Pick(hit, sent, score, answer, exact))
     return picks
