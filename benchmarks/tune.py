@@ -70,7 +70,7 @@ def collect(name: str, tmp: Path):
 
 
 def score(rows, w, min_cos: float | None = None) -> dict:
-    from rag.retrieve import combine, is_relevant
+    from rag.retrieve import combine, relevant
 
     h1 = rr = n = 0
     abst_ok = abst_n = false_abst = 0
@@ -80,11 +80,11 @@ def score(rows, w, min_cos: float | None = None) -> dict:
         if not answerable(item):
             abst_n += 1
             if min_cos is not None:
-                abst_ok += not any(is_relevant(h, min_cos) for h in hits[:5])
+                abst_ok += not relevant(hits, min_cos, 5)
             continue
         gold = gold_of(item)
         if min_cos is not None:
-            false_abst += not any(is_relevant(h, min_cos) for h in hits[:5])
+            false_abst += not relevant(hits, min_cos, 5)
         if not gold:
             continue
         n += 1

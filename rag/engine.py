@@ -16,7 +16,7 @@ from rag.keyword import KeywordIndex, keyword_index_for
 from rag.llm import LLM, LLMError, Usage, describe
 from rag.llm_answer import heuristic_condense, llm_condense, resolve_citations, stream_answer
 from rag.query import Query, analyse
-from rag.retrieve import WEIGHTS, Scored, combine, features, is_relevant
+from rag.retrieve import WEIGHTS, Scored, combine, features, relevant
 from rag.schema import Answer, IndexReport, Passage
 from rag.sources import FileResult, set_aside, stage_files
 from rag.store import Store
@@ -193,9 +193,9 @@ class Engine:
         analysed = analyse(query)
         hits = self.retrieve(analysed, timings)
         top = hits[: self.settings.rag_top_k]
-        relevant = [h for h in top if is_relevant(h, self.settings.rag_min_relevance)]
+        answering = relevant(hits, self.settings.rag_min_relevance, self.settings.rag_top_k)
         answer = None
-        if llm is not None and relevant:
+        if llm is not None and answering:
             t0 = time.perf_counter()
             usage = Usage()
             # The gate decides whether to ask at all; the LLM then sees the whole top k, so it
@@ -229,7 +229,7 @@ class Engine:
             timings["llm_ms"] = _ms(t0)
         if answer is None:
             t0 = time.perf_counter()
-            text, citations = compose(analysed, relevant, self.keyword_index())
+            text, citations = compose(analysed, answering, self.keyword_index())
             timings["answer_ms"] = _ms(t0)
             answer = Answer(text=text, citations=citations, mode="extractive",
                             abstained=text == ABSTAIN,

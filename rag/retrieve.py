@@ -165,11 +165,14 @@ def _held_as_acronyms(missing: set[str], spelled: dict[str, set[str]], text: str
     return held
 
 
-def is_relevant(hit: Scored, min_cosine: float) -> bool:
-    """Whether a passage may answer: close in meaning, or holding every name and number asked;
-    never one about another year or quarter than the one asked about, and for a question about
-    a year, only one that states it (a paragraph saying "won on Sunday" can't tell which year)."""
-    if hit.year_conflict or not hit.dated:
-        return False
-    return (hit.cosine >= min_cosine or (hit.keys >= 0.999 and hit.cosine >= KEYED_MIN_COSINE)
-            or (hit.cosine >= TYPED_MIN_COSINE and hit.fit >= TYPED_MIN_FIT))
+def relevant(hits: list[Scored], min_cosine: float, k: int) -> list[Scored]:
+    """The hits that may answer: close in meaning, or holding every name and number asked, or
+    the asked kind of thing among the question's words; never one about another year or
+    quarter than the one asked about. When the hits show the subject in other years (the 2022
+    and 2023 finals for "the 2021 final"), a passage that states no year ("won on Sunday")
+    can't tell which one it is about, so for a question about a year it must state that year.
+    `hits` are all candidates, best first (the other years may rank below k); k hits are kept."""
+    contested = any(h.year_conflict for h in hits)
+    return [h for h in hits[:k] if not h.year_conflict and (h.dated or not contested)
+            and (h.cosine >= min_cosine or (h.keys >= 0.999 and h.cosine >= KEYED_MIN_COSINE)
+                 or (h.cosine >= TYPED_MIN_COSINE and h.fit >= TYPED_MIN_FIT))]

@@ -124,14 +124,23 @@ def test_a_paraphrase_sharing_no_name_is_answered_when_the_passage_holds_the_ask
     assert not a.abstained and "Oslo" in a.text and a.citations[0].line == 3
 
 
-def test_a_question_about_a_year_needs_a_passage_that_states_it(sources):
+def test_a_question_about_a_contested_year_needs_a_passage_that_states_it(sources):
     (sources / "race.md").write_text(
         "Van Hool solos to Brabant Ridge Classic win\n\n"
         "Jasper Van Hool won the Brabant Ridge Classic on Sunday with a solo attack 14 kilometres "
         "from the finish in Leuven.\n\n"
         "Dutch rider Luuk de Wilde won the sprint for second place.\n", encoding="utf-8")
-    assert not rag.ask("Who won the Brabant Ridge Classic?").abstained
-    # nothing says which year that Sunday was in
+    rag.index()
+    # nothing else in the library is about another year: "on Sunday" is taken as the one asked
+    assert not rag.ask("Who won the Brabant Ridge Classic in 2024?").abstained
+    (sources / "wire.txt").write_text(
+        "Apr 16, 2023 ... Bram Peeters won the 2023 Brabant Ridge Classic in a sprint of six riders.\n"
+        "Apr 2023 ... The Brabant Ridge Classic will return to Leuven for its finish next spring.\n",
+        encoding="utf-8")
+    rag.index()
+    a = rag.ask("Who won the Brabant Ridge Classic in 2023?")
+    assert "Bram Peeters" in a.text and a.citations[0].source == "wire.txt"
+    # now the race is known in more than one year, and "on Sunday" can't tell which
     assert rag.ask("Who won the Brabant Ridge Classic in 2022?").abstained
 
 
