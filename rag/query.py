@@ -81,15 +81,6 @@ class Query:
     answer_type: str | None  # PERSON | PLACE | DATE | NUMBER | ORG | None (anything)
     focus: frozenset[str]  # content terms that are not names or numbers ("revenue", "acquired")
 
-    def accepts(self, kind: str) -> bool:
-        """Whether a candidate of `kind` can answer: "who" takes people and organisations."""
-        t = self.answer_type
-        if t is None:
-            return False
-        if t == PERSON:
-            return kind in (PERSON, ORG)
-        return kind == t
-
 
 def answer_type(question: str) -> str | None:
     """The kind of thing asked for, from the question word and the noun after which/what."""
