@@ -27,49 +27,27 @@ SETS = {
 }
 
 
-def gold_of(item: dict) -> set[tuple[str, int]]:
-    if "gold" in item:
-        return {(Path(g["source"]).name, g.get("line") or g.get("page")) for g in item["gold"] or []}
-    lines = item["line"] if isinstance(item.get("line"), list) else [item.get("line")]
-    return {(Path(item["source"]).name, ln) for ln in lines} if "source" in item else set()
-
-
-def answerable(item: dict) -> bool:
-    return item.get("answerable", not item.get("abstain", False))
-
-
 def collect(name: str, tmp: Path):
-    """(question item, Query, feature rows) for every question of a golden set."""
-    import numpy as np  # noqa: F401
-
+    """(question, Query, scored candidates) for every question of a golden set; each candidate
+    keeps its features, so `combine` can re-score copies under other weights."""
     import rag
+    from rag.evaluate import load_questions
     from rag.query import analyse
-    from rag.retrieve import WEIGHTS, features
 
     sources, gold = SETS[name]
     os.environ.update(RAG_SOURCES_DIR=str(sources), RAG_INDEX_DIR=str(tmp / name), RAG_HOME=str(tmp))
     rag.reset()
     eng = rag.get_engine()
     eng.index()
-    kidx = eng.keyword_index()
     out = []
-    for line in gold.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        item = json.loads(line)
+    for item in load_questions(gold):
         q = analyse(item["question"])
-        qvec = eng.embedder.embed_query(q.text)
-        with eng.store.reading():
-            dense = eng.store.query(qvec, WEIGHTS.pool)
-            sparse = dict(kidx.search(list(q.terms), WEIGHTS.pool))
-            ids = list(dict.fromkeys([i for i, _ in dense] + list(sparse)))
-            vectors = eng.store.vectors(ids)
-            cands = eng.store.passages(ids)
-        out.append((item, q, features(q, qvec, cands, vectors, sparse, kidx)))
+        out.append((item, q, eng.retrieve(q)))
     return out
 
 
 def score(rows, w, min_cos: float | None = None) -> dict:
+    from rag.evaluate import is_gold
     from rag.retrieve import combine, relevant
 
     h1 = rr = n = 0
@@ -77,19 +55,19 @@ def score(rows, w, min_cos: float | None = None) -> dict:
     misses = []
     for item, q, feats in rows:
         hits = combine([replace(f) for f in feats], q, w)
-        if not answerable(item):
+        if not item["answerable"]:
             abst_n += 1
             if min_cos is not None:
                 abst_ok += not relevant(hits, min_cos, 5)
             continue
-        gold = gold_of(item)
+        gold = item["gold"]
         if min_cos is not None:
             false_abst += not relevant(hits, min_cos, 5)
         if not gold:
             continue
         n += 1
-        ranked = [(Path(h.passage.source).name, h.passage.line) for h in hits[:10]]
-        pos = next((i for i, at in enumerate(ranked) if at in gold), None)
+        pos = next((i for i, h in enumerate(hits[:10])
+                    if is_gold(h.passage.source, h.passage.line, h.passage.page, gold)), None)
         h1 += pos == 0
         rr += 1 / (pos + 1) if pos is not None else 0
         if pos != 0:
@@ -97,7 +75,7 @@ def score(rows, w, min_cos: float | None = None) -> dict:
     out = {"n": n, "hit@1": h1 / max(n, 1), "mrr": rr / max(n, 1), "misses": misses}
     if min_cos is not None:
         out["abstain_correct"] = abst_ok / max(abst_n, 1)
-        out["abstain_false"] = false_abst / max(sum(1 for r in rows if answerable(r[0])), 1)
+        out["abstain_false"] = false_abst / max(sum(1 for r in rows if r[0]["answerable"]), 1)
     return out
 
 
@@ -113,7 +91,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = {name: collect(name, Path(tmp)) for name in args.set.split(",")}
     min_cos = get_settings().rag_min_relevance
-    plain = replace(WEIGHTS, bm25=0.0, keys=0.0, fit=0.0, year_conflict=0.0)
+    plain = replace(WEIGHTS, bm25=0.0, keys=0.0, fit=0.0, focus=0.0, year_conflict=0.0)
     for name, rows in data.items():
         if name == "newsbench-dev":
             para = [r for r in rows if r[0].get("style") == "paraphrase"]

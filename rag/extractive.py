@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rag.candidates import Candidate, candidates, fit
-from rag.ingest import split_sentences
-from rag.keyword import KeywordIndex, terms
+from rag.candidates import Candidate, fit, sentences
+from rag.keyword import KeywordIndex
 from rag.query import Query
 from rag.retrieve import Scored
 from rag.schema import Citation
@@ -44,24 +43,24 @@ class Pick:
     score: float
     answer: str = ""  # the candidate of the asked type this sentence offers, normalised
     exact: bool = False  # that candidate is of exactly the asked kind (a person, not just a name)
+    terms: frozenset[str] = frozenset()
 
 
 def _sentence_picks(query: Query, q_idf: dict[str, float], hit: Scored) -> list[Pick]:
     asked = frozenset(query.terms)
     picks = []
-    for sent in split_sentences(hit.passage.text):
-        present = set(terms(sent))
-        overlap = (sum(idf for t, idf in q_idf.items() if t in present) / sum(q_idf.values())
+    for sent in sentences(hit.passage.text):
+        overlap = (sum(idf for t, idf in q_idf.items() if t in sent.terms) / sum(q_idf.values())
                    if q_idf else 1.0)
         if query.answer_type is None:
-            picks.append(Pick(hit, sent, hit.score * (1 - OVERLAP_SHARE + OVERLAP_SHARE * overlap)))
+            score = hit.score * (1 - OVERLAP_SHARE + OVERLAP_SHARE * overlap)
+            picks.append(Pick(hit, sent.text, score, terms=sent.terms))
             continue
-        cands = candidates(sent)
-        f = fit(query.answer_type, cands, asked)
+        f = fit(query.answer_type, sent.candidates, asked)
         score = hit.score * (1 - TYPED_OVERLAP_SHARE - FIT_SHARE + TYPED_OVERLAP_SHARE * overlap
                              + FIT_SHARE * f)
-        answer, exact = _answer_of(query, cands, asked) if f >= 0.6 else ("", False)
-        picks.append(Pick(hit, sent, score, answer, exact))
+        answer, exact = _answer_of(query, sent.candidates, asked) if f >= 0.6 else ("", False)
+        picks.append(Pick(hit, sent.text, score, answer, exact, sent.terms))
     return picks
 
 
@@ -141,8 +140,7 @@ def _disagreement(hits: list[Scored], best_of: dict[str, Pick]) -> list[Pick]:
 
 
 def _context_overlap(a: Pick, b: Pick) -> float:
-    ta, tb = set(terms(a.sentence)), set(terms(b.sentence))
-    return len(ta & tb) / (min(len(ta), len(tb)) or 1)
+    return len(a.terms & b.terms) / (min(len(a.terms), len(b.terms)) or 1)
 
 
 def _choose(picks: list[Pick]) -> list[Pick]:

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from rag.keyword import KeyTerm, initials, key_terms, terms, words
 
-_YEAR = re.compile(r"^(1[89]|20)\d\d$")
+YEAR = re.compile(r"^(1[89]|20)\d\d$")  # a year as a term of the index
 # A quarter or half of a year, as results and reports name it: "Q1", "first quarter", "1Q",
 # "second half", "H2". Like a year, a different one is a different fact.
 _ORDINAL = {"first": "1", "second": "2", "third": "3", "fourth": "4", "1st": "1", "2nd": "2",
@@ -22,6 +22,7 @@ _PERIOD = re.compile(
     r"[\s-]+(?P<unit>quarter|half))\b", re.I)
 
 
+@lru_cache(maxsize=16384)
 def periods(text: str) -> frozenset[str]:
     """The quarters and halves a text names, as "q1".."q4", "h1", "h2"."""
     out = set()
@@ -37,6 +38,7 @@ def periods(text: str) -> frozenset[str]:
             if m.group("unit").lower() == "quarter" or n in "12":
                 out.add(("q" if m.group("unit").lower() == "quarter" else "h") + n)
     return frozenset(out)
+
 
 # Answer types. "who" asks for a person or an organisation (who acquired, who won).
 PERSON, PLACE, DATE, NUMBER, ORG = "person", "place", "date", "number", "org"
@@ -65,7 +67,6 @@ _HEAD_NOUNS = {
 _HEAD_TYPE = {noun: kind for kind, nouns in _HEAD_NOUNS.items() for noun in nouns}
 # "how many", "how much" ... → an amount; "how long"/"how old" are amounts of time or years.
 _HOW_NUMBER = frozenset("many much long old far big large high tall heavy often fast deep".split())
-
 _HOW_STEMS = frozenset(terms(" ".join(_HOW_NUMBER)))
 
 
@@ -120,7 +121,7 @@ def analyse(question: str) -> Query:
         terms=qterms,
         keys=keys,
         names=names,
-        years=frozenset(k.term for k in keys if _YEAR.match(k.term)),
+        years=frozenset(k.term for k in keys if YEAR.match(k.term)),
         periods=periods(question),
         spelled=spelled,
         answer_type=answer_type(question),

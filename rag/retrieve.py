@@ -22,10 +22,9 @@ import numpy as np
 from rag.candidates import passage_fit
 from rag.ingest import embed_text
 from rag.keyword import KeywordIndex, acronyms, initials, terms
-from rag.query import Query, periods
+from rag.query import YEAR, Query, periods
 from rag.schema import Passage
 
-_YEAR = re.compile(r"^(1[89]|20)\d\d$")
 # A place asked about by name is often written as its adjective (Europe → European,
 # Ukraine → Ukrainian, Israel → Israeli): stems that extend the name by one of these count.
 _DEMONYM = re.compile(r"(?:n|an|ian|ean|i|ese|ish)$")
@@ -123,17 +122,12 @@ def combine(hits: list[Scored], query: Query, w: Weights = WEIGHTS) -> list[Scor
 
 def _conflicts(query: Query, text: str, doc_terms: frozenset[str]) -> bool:
     """The passage is about another year, or another quarter, than the one asked about."""
-    if query.years and not query.years & doc_terms and any(_YEAR.match(t) for t in doc_terms):
+    if query.years and not query.years & doc_terms and any(YEAR.match(t) for t in doc_terms):
         return True
     if query.periods:
-        stated = _periods_of(text)
+        stated = periods(text)
         return bool(stated) and not query.periods & stated
     return False
-
-
-@lru_cache(maxsize=16384)
-def _periods_of(text: str) -> frozenset[str]:
-    return periods(text)
 
 
 @lru_cache(maxsize=16384)

@@ -4,7 +4,8 @@
 
 Every gold {source, line} must be where a passage starts, an answerable question's gold
 passage must hold one of its answers (case-insensitive), and an unanswerable one has no gold.
-It reads the corpus through rag.ingest only (the splitter), never the ranking code.
+It reads the corpus through rag.ingest (the splitter) and matches answers as `rag eval` does,
+never through the ranking code.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2]))
 
+from rag.evaluate import has_answer  # noqa: E402
 from rag.ingest import parse_source  # noqa: E402
 
 SOURCES = HERE / "sources"
@@ -34,10 +36,6 @@ def corpus() -> dict[tuple[str, int], str]:
         for p in loaded.passages:
             out[(p.source, p.line)] = out.get((p.source, p.line), "") + " " + p.text
     return out
-
-
-def norm(s: str) -> str:
-    return " ".join(s.lower().replace("’", "'").split())
 
 
 def check(path: Path, passages: dict[tuple[str, int], str]) -> list[str]:
@@ -61,8 +59,8 @@ def check(path: Path, passages: dict[tuple[str, int], str]) -> list[str]:
                 if t is None:
                     errors.append(f"{where}: no passage starts at {g.get('source')}:{g.get('line')}")
                 else:
-                    texts.append(norm(t))
-            if texts and not any(norm(a) in t for a in answers for t in texts):
+                    texts.append(t)
+            if texts and not any(has_answer(t, answers) for t in texts):
                 errors.append(f"{where}: no answer of {answers} in its gold passages")
         elif q.get("gold"):
             errors.append(f"{where}: unanswerable question with gold")
