@@ -16,7 +16,8 @@ import numpy as np
 
 from rag.embed import Embedder
 from rag.errors import RagError
-from rag.ingest import SUPPORTED_SUFFIXES, SourceError, embed_text, file_hash, parse_source, read_source
+from rag.ingest import SourceError, embed_text, file_hash
+from rag.loaders import SUPPORTED_SUFFIXES, parse_source, read_source
 from rag.schema import IndexReport, Passage
 from rag.store import Store
 

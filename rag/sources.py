@@ -19,7 +19,8 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.ingest import SUPPORTED_SUFFIXES, SourceError, file_hash, parse_source, read_source
+from rag.ingest import SourceError, file_hash
+from rag.loaders import SUPPORTED_SUFFIXES, parse_source, read_source
 
 MAX_NAME_CHARS = 100
 

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from rag.ingest import SourceError, parse_source, read_source, split_sentences
+from rag.ingest import SourceError, split_sentences
+from rag.loaders import parse_source, read_source
 from tests.conftest import SEED
 
 

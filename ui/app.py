@@ -15,7 +15,7 @@ import gradio as gr
 from rag.config import project_root
 from rag.engine import Engine
 from rag.errors import RagError
-from rag.ingest import SUPPORTED_SUFFIXES
+from rag.loaders import SUPPORTED_SUFFIXES
 from ui.render import (
     Turn,
     answer_html,

@@ -4,7 +4,7 @@
 
 Every gold {source, line} must be where a passage starts, an answerable question's gold
 passage must hold one of its answers (case-insensitive), and an unanswerable one has no gold.
-It reads the corpus through rag.ingest (the splitter) and matches answers as `rag eval` does,
+It reads the corpus through rag.loaders (the splitter) and matches answers as `rag eval` does,
 never through the ranking code.
 """
 
@@ -19,7 +19,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2]))
 
 from rag.evaluate import has_answer  # noqa: E402
-from rag.ingest import parse_source  # noqa: E402
+from rag.loaders import parse_source  # noqa: E402
 
 SOURCES = HERE / "sources"
 BUDGET = 220  # RAG_CHUNK_TOKENS default
