@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from os import PathLike
 
 from rag.config import Settings, get_settings
+from rag.dates import parse_range
 from rag.embed import Embedder, get_embedder, model_key
 from rag.errors import RagError
 from rag.extractive import ABSTAIN, compose
@@ -15,6 +16,7 @@ from rag.indexer import ProgressFn, run_index
 from rag.keyword import KeywordIndex, keyword_index_for
 from rag.llm import LLM, LLMError, Usage, describe
 from rag.llm_answer import heuristic_condense, llm_condense, resolve_citations, stream_answer
+from rag.loaders import PARSER_VERSION
 from rag.query import Query, analyse
 from rag.retrieve import WEIGHTS, Scored, combine, features, relevant
 from rag.schema import Answer, IndexReport, Passage
@@ -115,15 +117,18 @@ class Engine:
     def ensure_index(self) -> int:
         """Passages in the index; an empty index is built from the sources first."""
         n = self.store.count()
-        if n == 0:
+        if n == 0 or (self.store.meta("parser") != PARSER_VERSION and self.settings.sources_dir.is_dir()):
+            # Empty, or parsed by older loaders (then only parsing is redone; vectors are reused).
             return self.index().passages
         self.store.check_model(model_key(self.settings.rag_embed_model))
         self.store.check_model(self.embedder.key, self.embedder.dim)
         return n
 
     # ---- retrieval -----------------------------------------------------------------------
-    def retrieve(self, query: Query, timings: dict[str, float] | None = None) -> list[Scored]:
-        """All candidates of both retrievers, re-scored, best first."""
+    def retrieve(self, query: Query, timings: dict[str, float] | None = None,
+                 days: tuple[str, str] = ("", "")) -> list[Scored]:
+        """All candidates of both retrievers, re-scored, best first; with `days` (since, until,
+        validated YYYY-MM-DD or ""), only passages dated within them are candidates."""
         timings = {} if timings is None else timings
         if self.ensure_index() == 0:
             raise RagError(
@@ -137,8 +142,11 @@ class Engine:
         kidx = self.keyword_index()
         pool = max(WEIGHTS.pool, 4 * self.settings.rag_top_k)
         with self.store.reading():
-            dense = self.store.query(qvec, pool)
-            sparse = dict(kidx.search(list(query.terms), pool))
+            only = self.store.ids_dated(*days) if any(days) else None
+            if only is not None and not only:
+                return []
+            dense = self.store.query(qvec, pool, days)
+            sparse = dict(kidx.search(list(query.terms), pool, only))
             ids = list(dict.fromkeys([i for i, _ in dense] + list(sparse)))
             vectors = self.store.vectors(ids)
             candidates = self.store.passages(ids)
@@ -146,11 +154,13 @@ class Engine:
         timings["retrieve_ms"] = _ms(t0)
         return hits
 
-    def search(self, query: str, k: int | None = None) -> list[Passage]:
+    def search(self, query: str, k: int | None = None, since: str | None = None,
+               until: str | None = None) -> list[Passage]:
         query = _check_question(query)
+        days = _days(since, until)
         k = k or self.settings.rag_top_k
         out = []
-        for h in self.retrieve(analyse(query))[:k]:
+        for h in self.retrieve(analyse(query), days=days)[:k]:
             h.passage.score = round(h.score, 4)
             out.append(h.passage)
         return out
@@ -164,18 +174,22 @@ class Engine:
             self._llm = LLM(self.settings)
         return self._llm
 
-    def ask(self, question: str, history: list | None = None) -> Answer:
+    def ask(self, question: str, history: list | None = None, since: str | None = None,
+            until: str | None = None) -> Answer:
         answer = None
-        for item in self.ask_stream(question, history):
+        for item in self.ask_stream(question, history, since, until):
             if isinstance(item, Answer):
                 answer = item
         assert answer is not None
         return answer
 
-    def ask_stream(self, question: str, history: list | None = None) -> Iterator[str | Answer]:
-        """Text deltas as they are written, then the finished Answer (citations resolved)."""
+    def ask_stream(self, question: str, history: list | None = None, since: str | None = None,
+                   until: str | None = None) -> Iterator[str | Answer]:
+        """Text deltas as they are written, then the finished Answer (citations resolved).
+        `since`/`until` (YYYY-MM-DD, or a month or year) answer from passages dated within them."""
         t_start = time.perf_counter()
         question = _check_question(question)
+        days = _days(since, until)
         timings: dict[str, float] = {}
         llm, notices = self.llm, []
         llm_usage: dict[str, float] | None = None
@@ -191,7 +205,9 @@ class Engine:
                     notices.append(f"{exc} The follow-up was resolved offline.")
             timings["condense_ms"] = _ms(t0)
         analysed = analyse(query)
-        hits = self.retrieve(analysed, timings)
+        hits = self.retrieve(analysed, timings, days)
+        if any(days) and not hits:
+            notices.append(f"No indexed passage is dated {_describe(days)}.")
         top = hits[: self.settings.rag_top_k]
         answering = relevant(hits, self.settings.rag_min_relevance, self.settings.rag_top_k)
         answer = None
@@ -262,6 +278,20 @@ class Engine:
             "sources_dir": str(self.settings.sources_dir),
             "index_dir": str(self.settings.index_dir),
         }
+
+
+def _days(since: str | None, until: str | None) -> tuple[str, str]:
+    try:
+        return parse_range(since, until)
+    except ValueError as exc:
+        raise RagError(str(exc)) from None
+
+
+def _describe(days: tuple[str, str]) -> str:
+    since, until = days
+    if since and until:
+        return f"between {since} and {until}"
+    return f"on or after {since}" if since else f"on or before {until}"
 
 
 def _check_question(question: str) -> str:

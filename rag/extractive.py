@@ -103,11 +103,7 @@ def compose(query: Query, hits: list[Scored], kidx: KeywordIndex) -> tuple[str, 
     parts, citations = [], []
     for n, p in enumerate(chosen, start=1):
         parts.append(f"{_as_sentence(p.sentence)} [{n}]")
-        psg = p.hit.passage
-        citations.append(
-            Citation(n=n, source=psg.source, line=psg.line, page=psg.page, text=psg.text,
-                     score=round(p.hit.score, 4), quote=p.sentence, passage_id=psg.id)
-        )
+        citations.append(Citation.of(n, p.hit.passage, p.hit.score, p.sentence))
     text = " ".join(parts)
     return (f"{DIFFER} {text}" if differing else text), citations
 

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from rag import origins
 from rag.embed import Embedder
 from rag.errors import RagError
 from rag.ingest import SourceError, embed_text, file_hash
-from rag.loaders import SUPPORTED_SUFFIXES, parse_source, read_source
+from rag.loaders import PARSER_VERSION, SUPPORTED_SUFFIXES, parse_source, read_source
 from rag.schema import IndexReport, Passage
 from rag.store import Store
 
@@ -96,6 +97,10 @@ def run_index(
         model = embedder()
         store.check_model(model.key, model.dim)
         known = store.files()
+        # Sources parsed by an older version of the loaders are parsed again (their vectors are
+        # reused by content hash): new metadata, such as dates, reaches the index.
+        reparse = store.meta("parser") != PARSER_VERSION
+        links = origins.load(sources_dir)
         files = scan(roots, report)
         for r in roots:
             if not r.exists() and source_name(r, sources_dir) not in known:
@@ -113,11 +118,11 @@ def run_index(
             try:
                 data = read_source(path, source, max_bytes)
                 digest = file_hash(data)
-                if known.get(source) == digest:
+                if known.get(source) == digest and not reparse:
                     report.unchanged += 1
                     report.files[source] = "unchanged"
                     continue
-                loaded = parse_source(data, path.suffix, source, budget)
+                loaded = parse_source(data, path.suffix, source, budget, origins.url_of(links, source))
             except SourceError as exc:
                 kept = " (its earlier passages are kept)" if source in known else ""
                 report.warnings.append(str(exc).rstrip(".") + kept + ".")
@@ -157,6 +162,7 @@ def run_index(
                 files=file_rows,
                 drop_files=gone,
                 model=(model.key, model.dim),
+                parser=PARSER_VERSION if paths is None else None,
             )
         report.passages = store.count()
     report.seconds = time.perf_counter() - t0

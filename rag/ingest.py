@@ -34,6 +34,7 @@ class SourceError(Exception):
 class LoadedFile:
     passages: list[Passage]
     warnings: list[str] = field(default_factory=list)
+    date: str = ""  # the document's own date (page or PDF metadata), for passages without one
 
 
 @lru_cache(maxsize=1)
@@ -60,9 +61,21 @@ def file_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def passage_id(source: str, line: int | None, page: int | None, start: int, digest: str) -> str:
-    key = f"{source}\0{line}\0{page}\0{start}\0{digest}"
+def passage_id(p: Passage) -> str:
+    """Deterministic: the same passage of the same file keeps its id (and vector) across runs.
+    A new link or date is a new id, so Chroma's metadata, which filters on the date, follows;
+    the vector itself is reused by content hash."""
+    key = f"{p.source}\0{p.line}\0{p.page}\0{p.char_start}\0{p.hash}"
+    if p.url or p.date:
+        key += f"\0{p.url}\0{p.date}"
     return hashlib.sha1(key.encode("utf-8")).hexdigest()[:24]
+
+
+def new_passage(source: str, text: str, *, line: int | None = None, page: int | None = None,
+                start: int = 0, end: int = 0, title: str = "", url: str = "", date: str = "") -> Passage:
+    """A passage with its content hash; its id is given once its url and date are settled."""
+    return Passage(id="", source=source, text=text, line=line, page=page, char_start=start,
+                   char_end=end, hash=passage_hash(text, title), title=title, url=url, date=date)
 
 
 def decode(data: bytes, name: str) -> tuple[str, list[str]]:

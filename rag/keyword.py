@@ -12,7 +12,7 @@ import pickle
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from rag.schema import Passage
@@ -133,11 +133,17 @@ class KeywordIndex:
         idx.avgdl = (sum(idx.lengths) / len(idx.lengths)) if idx.lengths else 1.0
         return idx
 
+    @cached_property
+    def doc_of(self) -> dict[str, int]:
+        return {pid: d for d, pid in enumerate(self.ids)}
+
     def idf(self, term: str) -> float:
         n, df = len(self.ids), len(self.postings.get(term, ()))
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
-    def search(self, query_terms: list[str], n: int) -> list[tuple[str, float]]:
+    def search(self, query_terms: list[str], n: int, only: set[str] | None = None) -> list[tuple[str, float]]:
+        """The n best passages by BM25; with `only`, the best among those ids (a date range)."""
+        allowed = None if only is None else {self.doc_of[p] for p in only if p in self.doc_of}
         scores: dict[int, float] = {}
         for t in set(query_terms):
             plist = self.postings.get(t)
@@ -145,6 +151,8 @@ class KeywordIndex:
                 continue
             idf = self.idf(t)
             for doc, tf in plist:
+                if allowed is not None and doc not in allowed:
+                    continue
                 norm = K1 * (1 - B + B * self.lengths[doc] / self.avgdl)
                 scores[doc] = scores.get(doc, 0.0) + idf * tf * (K1 + 1) / (tf + norm)
         top = sorted(scores.items(), key=lambda kv: -kv[1])[:n]

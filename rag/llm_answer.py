@@ -142,11 +142,8 @@ def resolve_citations(text: str, order: list[int], used: list[Scored],
     for n, src in enumerate(order, start=1):
         hit = used[src - 1]
         score, sentence = best.get(n, (0.0, ""))
-        p = hit.passage
-        citations.append(Citation(
-            n=n, source=p.source, line=p.line, page=p.page, text=p.text, score=round(hit.score, 4),
-            quote=sentence, passage_id=p.id, supported=score >= SUPPORT_THRESHOLD,
-            support=round(score, 3)))
+        citations.append(Citation.of(n, hit.passage, hit.score, sentence,
+                                     supported=score >= SUPPORT_THRESHOLD, support=round(score, 3)))
     backed = any(c.supported for c in citations)
     return text, citations, backed
 

@@ -7,8 +7,11 @@ from typing import Literal
 
 
 def locator(line: int | None, page: int | None) -> str:
-    """How a position in a source is written after its file name: ":5" or " p.3"."""
-    return f":{line}" if line else (f" p.{page}" if page else "")
+    """How a position in a source is written after its file name: ":5", or " p. 3" (with the line
+    on the page when known: " p. 3:5")."""
+    if page:
+        return f" p. {page}" + (f":{line}" if line else "")
+    return f":{line}" if line else ""
 
 
 @dataclass
@@ -44,6 +47,15 @@ class Citation:
     passage_id: str = ""
     supported: bool = True  # the cited sentence is backed by this passage (checked, not assumed)
     support: float = 1.0  # the support score behind `supported` (extractive quotes are 1.0)
+    title: str = ""
+    url: str = ""
+    date: str = ""  # YYYY-MM-DD
+
+    @classmethod
+    def of(cls, n: int, p: Passage, score: float, quote: str, **check) -> Citation:
+        """Citation n of passage p, carrying its provenance."""
+        return cls(n=n, source=p.source, line=p.line, page=p.page, text=p.text, score=round(score, 4),
+                   quote=quote, passage_id=p.id, title=p.title, url=p.url, date=p.date, **check)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.dates import date_key
 from rag.errors import IndexLockedError, IndexMismatchError, RagError
 from rag.schema import Passage
 
@@ -175,6 +176,16 @@ class Store:
                 out.update(dict(self.db.execute(q, chunk).fetchall()))
         return out
 
+    def ids_dated(self, since: str, until: str) -> set[str]:
+        """Ids of the passages dated within [since, until] (either may be "": open)."""
+        q, args = "SELECT id FROM passages WHERE date != ''", []
+        if since:
+            q, args = q + " AND date >= ?", [*args, since]
+        if until:
+            q, args = q + " AND date <= ?", [*args, until]
+        with self._mutex:
+            return {r[0] for r in self.db.execute(q, args)}
+
     def count(self) -> int:
         with self._mutex:
             return self.db.execute("SELECT COUNT(*) FROM passages").fetchone()[0]
@@ -224,13 +235,17 @@ class Store:
                 " run `rag index --rebuild` to rebuild it from the sources."
             ) from None
 
-    def query(self, vector: np.ndarray, n: int) -> list[tuple[str, float]]:
-        """(id, cosine similarity) of the n nearest passages."""
+    def query(self, vector: np.ndarray, n: int, days: tuple[str, str] = ("", "")) -> list[tuple[str, float]]:
+        """(id, cosine similarity) of the n nearest passages, dated within `days` (since, until)
+        when given: the filter runs inside Chroma's search, so n dated passages come back even
+        when the nearest ones are outside the range."""
         col = self.collection
         n = min(n, col.count())
         if n <= 0:
             return []
-        res = col.query(query_embeddings=[vector.tolist()], n_results=n, include=["distances"])
+        where = _date_filter(*days)
+        res = col.query(query_embeddings=[vector.tolist()], n_results=n, include=["distances"],
+                        where=where)
         return [(i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0], strict=True)]
 
     def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
@@ -252,6 +267,7 @@ class Store:
         files: dict[str, tuple[str, int, float]],
         drop_files: Sequence[str],
         model: tuple[str, int],
+        parser: str | None = None,
     ) -> None:
         """Write one indexing run to Chroma, then to the record, under the commit lock.
 
@@ -286,8 +302,9 @@ class Store:
                 )
                 gen = uuid.uuid4().hex
                 for k, v in (("generation", gen), ("embed_model", model[0]), ("embed_dim", model[1]),
-                             ("indexed_at", now)):
-                    db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (k, str(v)))
+                             ("indexed_at", now), ("parser", parser)):
+                    if v is not None:
+                        db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (k, str(v)))
             self._generation_seen = gen
 
     def wipe(self) -> None:
@@ -316,9 +333,20 @@ class Store:
             self._generation_seen = None
 
 
+def _date_filter(since: str, until: str) -> dict | None:
+    """Chroma compares only numbers in ranges, so dates are filtered as YYYYMMDD integers."""
+    bounds = [{"date": {op: date_key(day)}} for op, day in (("$gte", since), ("$lte", until)) if day]
+    if not bounds:
+        return None
+    # An undated passage (no "date" key) matches no range.
+    return bounds[0] if len(bounds) == 1 else {"$and": bounds}
+
+
 def _flat_meta(p: Passage) -> dict:
     """Chroma metadata takes only str/int/float/bool, and no None."""
     meta = {"source": p.source, "hash": p.hash, "char_start": p.char_start}
+    if p.date:
+        meta["date"] = date_key(p.date)
     if p.line is not None:
         meta["line"] = p.line
     if p.page is not None:

@@ -131,10 +131,9 @@ def test_html_blocks_carry_their_source_line(tmp_path):
         encoding="utf-8",
     )
     passages = _load(f).passages
-    assert [(p.line, p.text) for p in passages] == [
-        (3, "Markets"), (4, "Stocks rose on Friday ."), (6, "Oil fell.")
-    ]
-    assert all(p.title == "Daily" for p in passages)
+    # the headline is no passage of its own: every passage is read with it
+    assert [(p.line, p.text) for p in passages] == [(4, "Stocks rose on Friday ."), (6, "Oil fell.")]
+    assert all(p.title == "Markets" for p in passages)
     assert not any("ignore me" in p.text or "menu" in p.text for p in passages)
 
 

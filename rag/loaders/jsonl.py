@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 
-from rag.ingest import LoadedFile, line_starts, pack, passage_hash, passage_id
-from rag.schema import Passage
+from rag.ingest import LoadedFile, line_starts, new_passage, pack
 
 
 def parse_jsonl(text: str, source: str, budget: int) -> LoadedFile:
@@ -27,18 +26,5 @@ def parse_jsonl(text: str, source: str, budget: int) -> LoadedFile:
         meta = {k: str(rec.get(k) or "") for k in ("title", "url", "date")}
         # Offsets point at the record's line in the file; the text is the record's field.
         for s, e in pack(body, 0, len(body.rstrip()), budget):
-            piece = body[s:e]
-            digest = passage_hash(piece, meta["title"])
-            out.append(
-                Passage(
-                    id=passage_id(source, i, None, base + s, digest),
-                    source=source,
-                    text=piece,
-                    line=i,
-                    char_start=base,
-                    char_end=base + len(raw),
-                    hash=digest,
-                    **meta,
-                )
-            )
+            out.append(new_passage(source, body[s:e], line=i, start=base, end=base + len(raw), **meta))
     return LoadedFile(out, warnings)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from rag.ingest import line_of, line_starts, pack, passage_hash, passage_id
-from rag.schema import Passage
+from rag.dates import leading_date
+from rag.ingest import LoadedFile, line_of, line_starts, new_passage, pack
 
 
 def _blocks(text: str) -> tuple[list[tuple[int, int]], bool]:
@@ -41,29 +41,39 @@ def _heading(text: str, spans: list[tuple[int, int]]) -> str:
     return first
 
 
-def _make(source: str, text: str, s: int, e: int, line: int, **meta) -> Passage:
-    body = text[s:e]
-    digest = passage_hash(body, meta.get("title", ""))
-    return Passage(
-        id=passage_id(source, line, None, s, digest),
-        source=source,
-        text=body,
-        line=line,
-        char_start=s,
-        char_end=e,
-        hash=digest,
-        **meta,
-    )
+def _front_matter(text: str) -> tuple[dict[str, str], int]:
+    """YAML-style front matter of a Markdown note or blog post ("---" lines around "key: value"
+    lines): its flat fields, and where the body begins (0 when there is none)."""
+    m = re.match(r"---[ \t]*\n((?:[^\n]*\n)*?)---[ \t]*(?:\n|$)", text)
+    if not m:
+        return {}, 0
+    fields = {}
+    for ln in m.group(1).splitlines():
+        key, sep, value = ln.partition(":")
+        if sep and key.strip() and not key.startswith((" ", "\t", "-")):
+            fields[key.strip().lower()] = value.strip().strip("\"'")
+    return fields, m.end()
 
 
-def parse_text(text: str, source: str, budget: int) -> list[Passage]:
+def parse_text(text: str, source: str, budget: int) -> LoadedFile:
+    fields, body_start = _front_matter(text)
     starts = line_starts(text)
     out = []
-    spans, snippets = _blocks(text)
-    title = "" if snippets else _heading(text, spans)
-    if title:
-        spans = spans[1:]  # the headline lives on in every passage's title
+    # The front matter is blanked, not cut, so that offsets and lines stay those of the file.
+    spans, snippets = _blocks("\n" * body_start + text[body_start:])
+    title = fields.get("title", "")
+    if not snippets and not title:
+        title = _heading(text, spans)
+        if title:
+            spans = spans[1:]  # the headline lives on in every passage's title
+    url = fields.get("url") or fields.get("link") or fields.get("source", "")
+    url = url if url.startswith(("http://", "https://")) else ""
     for bs, be in spans:
         for s, e in pack(text, bs, be, budget):
-            out.append(_make(source, text, s, e, line_of(s, starts), title=title))
-    return out
+            out.append(new_passage(source, text[s:e], line=line_of(s, starts), start=s, end=e, title=title,
+                                   url=url))
+    # An article's dateline dates all of its paragraphs; a snippet per line dates only itself.
+    date = fields.get("date") or fields.get("published", "")
+    if not date and spans and not snippets:
+        date = leading_date(text[spans[0][0]:spans[0][1]])
+    return LoadedFile(out, date=date)

@@ -1,0 +1,61 @@
+"""RSS 0.9x/1.0/2.0 and Atom feed files with feedparser: each entry a document with its title,
+link and publication date; its content (or summary) HTML turned into paragraphs.
+
+A passage's line is the line of the feed file where its entry starts. A feed file saved again
+with new entries keeps the old entries' text and so their vectors: only new entries are embedded.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.ingest import LoadedFile, SourceError, line_of, line_starts, new_passage, pack
+
+_ENTRY_START = re.compile(r"<(?:[\w-]+:)?(?:item|entry)[\s>/]", re.IGNORECASE)
+_BLOCKS = ("p", "li", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "td")
+
+
+def html_paragraphs(html: str) -> list[str]:
+    """Feed content is sanitised HTML (or plain text): its paragraphs as plain text."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    blocks = [el for el in soup.find_all(_BLOCKS) if not el.find_parent(_BLOCKS)]
+    if not blocks:
+        texts = re.split(r"\n\s*\n|<br\s*/?>\s*<br\s*/?>", soup.get_text("\n"))
+    else:
+        texts = [el.get_text(" ") for el in blocks]
+    return [t for t in (re.sub(r"\s+", " ", x).strip() for x in texts) if t]
+
+
+def _entry_html(entry) -> str:
+    for c in entry.get("content") or []:
+        if c.get("value", "").strip():
+            return c["value"]
+    return entry.get("summary", "") or ""
+
+
+def parse_feed(text: str, source: str, budget: int) -> LoadedFile:
+    import feedparser
+
+    feed = feedparser.parse(text)
+    if not feed.entries:
+        if not feed.get("version"):
+            raise SourceError(f"{source} is not a readable RSS or Atom feed; skipped.")
+        raise SourceError(f"{source} is a feed without entries; nothing to index.")
+    starts = line_starts(text)
+    offsets = [m.start() for m in _ENTRY_START.finditer(text)]
+    if len(offsets) != len(feed.entries):  # odd markup: entries still count, lines point at the top
+        offsets = [0] * len(feed.entries)
+    out = []
+    for entry, offset in zip(feed.entries, offsets, strict=True):
+        title = re.sub(r"\s+", " ", entry.get("title", "")).strip()
+        link = entry.get("link", "")
+        date = entry.get("published") or entry.get("updated") or entry.get("published_parsed") or ""
+        paragraphs = html_paragraphs(_entry_html(entry)) or ([title] if title else [])
+        line = line_of(offset, starts)
+        for para in paragraphs:
+            for s, e in pack(para, 0, len(para), budget):
+                out.append(new_passage(source, para[s:e], line=line, start=offset, end=offset,
+                                       title=title if title != para else "", url=link, date=date))
+    return LoadedFile(out)
