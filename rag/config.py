@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     rag_min_relevance: float = Field(0.45, ge=0.0, le=1.0)
     rag_max_file_mb: float = Field(20.0, gt=0)
     rag_lock_timeout: float = Field(30.0, ge=0)
+    # URLs (`rag add URL`, feeds): private, loopback and link-local addresses are refused unless
+    # "true", or unless listed here as addresses/networks ("10.0.0.0/8,192.168.1.20").
+    rag_allow_private_urls: str = "false"
+    rag_fetch_timeout: float = Field(20.0, gt=0)
+    rag_feed_refresh_minutes: float = Field(30.0, ge=0)  # 0: subscribed feeds refresh only on demand
+    rag_watch: bool = True  # `rag ui` indexes files changed in the sources folder as they change
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
     rag_llm_model: str = "gpt-4.1-mini"

@@ -103,6 +103,26 @@ class Engine:
                 r.reason = report.warning_for(r.source) or "It could not be indexed."
         return results, report
 
+    def fetch(self, url: str, etag: str = "", last_modified: str = ""):
+        """The URL's bytes, with this instance's limits and address rules (raises FetchError)."""
+        from rag.fetch import fetch, parse_allow
+
+        s = self.settings
+        try:
+            allow = parse_allow(s.rag_allow_private_urls)
+        except ValueError as exc:
+            raise RagError(f"RAG_ALLOW_PRIVATE_URLS is invalid: {exc}") from None
+        return fetch(url, max_bytes=int(s.rag_max_file_mb * 1e6), allow=allow,
+                     read_timeout=s.rag_fetch_timeout, etag=etag, last_modified=last_modified)
+
+    def add_urls(self, urls: Sequence[str], progress: ProgressFn | None = None
+                 ) -> tuple[list[FileResult], IndexReport | None]:
+        """Fetch pages, PDFs or feeds into the sources folder (named after their URL) and index
+        them. A URL added before is fetched again, conditionally, and updated when it changed."""
+        from rag.urls import add_urls
+
+        return add_urls(self, urls, progress)
+
     def remove_sources(
         self, names: Sequence[str], progress: ProgressFn | None = None
     ) -> tuple[list[FileResult], IndexReport | None]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from rag.dates import normalize_date
 from rag.ingest import LoadedFile, SourceError, line_of, line_starts, new_passage, pack
 
 _ENTRY_START = re.compile(r"<(?:[\w-]+:)?(?:item|entry)[\s>/]", re.IGNORECASE)
@@ -35,27 +36,62 @@ def _entry_html(entry) -> str:
     return entry.get("summary", "") or ""
 
 
-def parse_feed(text: str, source: str, budget: int) -> LoadedFile:
+def _parse(data: str | bytes):
+    """feedparser's result; ValueError (a sentence's predicate) when it holds no entries."""
     import feedparser
 
-    feed = feedparser.parse(text)
+    feed = feedparser.parse(data)
     if not feed.entries:
         if not feed.get("version"):
-            raise SourceError(f"{source} is not a readable RSS or Atom feed; skipped.")
-        raise SourceError(f"{source} is a feed without entries; nothing to index.")
+            raise ValueError("is not a readable RSS or Atom feed")
+        raise ValueError("is a feed without entries")
+    return feed
+
+
+def _entry(entry) -> dict:
+    title = re.sub(r"\s+", " ", entry.get("title", "")).strip()
+    paragraphs = html_paragraphs(_entry_html(entry)) or ([title] if title else [])
+    link = entry.get("link", "")
+    return {
+        "id": entry.get("id") or link or title,
+        "title": title,
+        "url": link,
+        # As written (the publisher's local day); the parsed form is UTC.
+        "date": normalize_date(entry.get("published") or entry.get("updated") or "")
+                or normalize_date(entry.get("published_parsed") or entry.get("updated_parsed")),
+        "paragraphs": paragraphs,
+    }
+
+
+def entries(data: bytes) -> tuple[str, list[dict]]:
+    """A fetched feed → its title and its entries as archive records (id, title, url, date, text),
+    in the feed's order; raises ValueError."""
+    feed = _parse(data)
+    out = []
+    for entry in feed.entries:
+        e = _entry(entry)
+        paragraphs = e.pop("paragraphs")
+        if paragraphs:
+            out.append({**e, "text": "\n\n".join(paragraphs)})
+    return re.sub(r"\s+", " ", feed.feed.get("title", "")).strip(), out
+
+
+def parse_feed(text: str, source: str, budget: int) -> LoadedFile:
+    try:
+        feed = _parse(text)
+    except ValueError as exc:
+        raise SourceError(f"{source} {exc}; skipped.") from None
     starts = line_starts(text)
     offsets = [m.start() for m in _ENTRY_START.finditer(text)]
     if len(offsets) != len(feed.entries):  # odd markup: entries still count, lines point at the top
         offsets = [0] * len(feed.entries)
     out = []
     for entry, offset in zip(feed.entries, offsets, strict=True):
-        title = re.sub(r"\s+", " ", entry.get("title", "")).strip()
-        link = entry.get("link", "")
-        date = entry.get("published") or entry.get("updated") or entry.get("published_parsed") or ""
-        paragraphs = html_paragraphs(_entry_html(entry)) or ([title] if title else [])
+        e = _entry(entry)
         line = line_of(offset, starts)
-        for para in paragraphs:
-            for s, e in pack(para, 0, len(para), budget):
-                out.append(new_passage(source, para[s:e], line=line, start=offset, end=offset,
-                                       title=title if title != para else "", url=link, date=date))
+        for para in e["paragraphs"]:
+            for s, end in pack(para, 0, len(para), budget):
+                out.append(new_passage(source, para[s:end], line=line, start=offset, end=offset,
+                                       title=e["title"] if e["title"] != para else "", url=e["url"],
+                                       date=e["date"]))
     return LoadedFile(out)
