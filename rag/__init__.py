@@ -55,19 +55,22 @@ def reset() -> None:
         get_settings.cache_clear()
 
 
-def ask(question: str, history: list | None = None) -> Answer:
-    """Answer a question from the indexed sources, every claim cited as [n]."""
-    return get_engine().ask(question, history)
+def ask(question: str, history: list | None = None, since: str | None = None,
+        until: str | None = None) -> Answer:
+    """Answer a question from the indexed sources, every claim cited as [n]; with since/until
+    ("2025-03-01", or a month "2025-03" or a year), only from passages dated within them."""
+    return get_engine().ask(question, history, since, until)
 
 
-def ask_stream(question: str, history: list | None = None):
+def ask_stream(question: str, history: list | None = None, since: str | None = None,
+               until: str | None = None):
     """Yield the answer's text deltas as they are written, then the finished Answer."""
-    return get_engine().ask_stream(question, history)
+    return get_engine().ask_stream(question, history, since, until)
 
 
-def search(query: str, k: int = 5) -> list[Passage]:
-    """The k most relevant passages (source, line, text, score)."""
-    return get_engine().search(query, k)
+def search(query: str, k: int = 5, since: str | None = None, until: str | None = None) -> list[Passage]:
+    """The k most relevant passages (source, line, page, title, url, date, text, score)."""
+    return get_engine().search(query, k, since, until)
 
 
 def index(paths: Sequence[str | PathLike] | None = None, *, rebuild: bool = False) -> IndexReport:
@@ -76,9 +79,32 @@ def index(paths: Sequence[str | PathLike] | None = None, *, rebuild: bool = Fals
 
 
 def add_sources(paths: Sequence[str | PathLike]) -> tuple[list[FileResult], IndexReport | None]:
-    """Copy files into the sources folder (checked, safely named, duplicates refused) and
-    index them; returns (per-file results, IndexReport or None when nothing was stored)."""
-    return get_engine().add_sources([(p, Path(p).name) for p in paths])
+    """Copy files, or fetch http(s) URLs (pages, PDFs, feeds), into the sources folder (checked,
+    safely named, duplicates refused) and index them; returns (per-item results, files first,
+    then URLs; IndexReport or None when nothing was stored)."""
+    from rag.urls import is_url
+
+    engine = get_engine()
+    urls = [str(p) for p in paths if is_url(str(p))]
+    files = [(p, Path(p).name) for p in paths if not is_url(str(p))]
+    results, reports = [], []
+    for part, add in ((files, engine.add_sources), (urls, engine.add_urls)):
+        if part:
+            res, report = add(part)
+            results += res
+            reports += [report] if report else []
+    return results, _merged(reports)
+
+
+def _merged(reports: list[IndexReport]) -> IndexReport | None:
+    """Two index runs (files, then URLs) reported as one."""
+    if len(reports) < 2:
+        return reports[0] if reports else None
+    a, b = reports
+    return IndexReport(added=a.added + b.added, updated=a.updated + b.updated, removed=a.removed + b.removed,
+                       unchanged=b.unchanged, embedded=a.embedded + b.embedded, passages=b.passages,
+                       files={**a.files, **b.files}, warnings=a.warnings + b.warnings,
+                       seconds=a.seconds + b.seconds)
 
 
 def remove_sources(names: Sequence[str]) -> tuple[list[FileResult], IndexReport | None]:

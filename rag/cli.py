@@ -1,4 +1,4 @@
-"""The `rag` command (ask, search, index, add, remove, sources, eval, ui, chat).
+"""The `rag` command (ask, search, index, add, remove, sources, feeds, watch, eval, ui, chat).
 
 Exit: 0 ok, 1 failure, 2 usage."""
 
@@ -28,6 +28,13 @@ def _display_path(source: str) -> str:
         return str(full)
 
 
+def _about(item) -> str:
+    """A source's title, date and link on one line ("" when it has none)."""
+    parts = [f"“{textwrap.shorten(item.title, 80, placeholder=' …')}”" if item.title else "", item.date,
+             item.url]
+    return " · ".join(p for p in parts if p)
+
+
 def print_answer(answer, out=sys.stdout, streamed: str | None = None) -> None:
     """The answer, its notice and numbered sources. With `streamed`, the text was already
     written as it arrived; it is only repeated when the final text differs (a fallback)."""
@@ -46,23 +53,27 @@ def print_answer(answer, out=sys.stdout, streamed: str | None = None) -> None:
             flag = "" if c.supported else "  ⚠ not supported by this passage"
             out.write(f"  [{c.n}] {_display_path(c.source)}{locator(c.line, c.page)}"
                       f"  (score {c.score:.2f}){flag}\n")
+            about = _about(c)
+            if about:
+                out.write(f"      {about}\n")
             quote = textwrap.shorten(c.quote or c.text, 300, placeholder=" …")
             out.write(textwrap.indent(textwrap.fill(f"“{quote}”", width - 6), "      ") + "\n")
     elapsed = answer.timings.get("total_ms")
     out.write(f"\n({answer.mode} answer" + (f", {elapsed:.0f} ms" if elapsed else "") + ")\n")
 
 
-def stream_to_terminal(question: str, history: list | None = None):
+def stream_to_terminal(question: str, history: list | None = None, since: str | None = None,
+                       until: str | None = None):
     """Write the answer as it is generated (LLM mode), then its sources; returns the Answer."""
     import rag
 
     engine = rag.get_engine()
     if engine.llm is None:
-        answer = engine.ask(question, history)
+        answer = engine.ask(question, history, since, until)
         print_answer(answer)
         return answer
     streamed = []
-    for item in engine.ask_stream(question, history):
+    for item in engine.ask_stream(question, history, since, until):
         if isinstance(item, str):
             streamed.append(item)
             sys.stdout.write(item)
@@ -77,16 +88,17 @@ def cmd_ask(args) -> int:
 
     question = " ".join(args.question)
     if args.json:
-        print(json.dumps(rag.ask(question).to_dict(), ensure_ascii=False, indent=2))
+        answer = rag.ask(question, since=args.since, until=args.until)
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
-        stream_to_terminal(question)
+        stream_to_terminal(question, since=args.since, until=args.until)
     return 0
 
 
 def cmd_search(args) -> int:
     import rag
 
-    hits = rag.search(" ".join(args.query), k=args.k)
+    hits = rag.search(" ".join(args.query), k=args.k, since=args.since, until=args.until)
     if args.json:
         print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
         return 0
@@ -94,6 +106,8 @@ def cmd_search(args) -> int:
         print("Nothing in the index matches that.")
     for i, h in enumerate(hits, start=1):
         print(f"{i}. {_display_path(h.source)}{locator(h.line, h.page)}  (score {h.score:.2f})")
+        if _about(h):
+            print(f"   {_about(h)}")
         print(textwrap.indent(textwrap.fill(textwrap.shorten(h.text, 400, placeholder=" …"), 94),
                               "   "))
     return 0
@@ -146,6 +160,57 @@ def cmd_add(args) -> int:
     import rag
 
     return _print_file_results(*rag.add_sources(args.files), args.json)
+
+
+def cmd_feeds(args) -> int:
+    import rag
+    from rag import feeds
+
+    engine = rag.get_engine()
+    if args.action == "add":
+        rows = [feeds.subscribe(engine, u) for u in args.urls]
+    elif args.action == "remove":
+        gone = [feeds.unsubscribe(engine, u, purge=args.purge) for u in args.urls]
+        if not args.json:
+            for f in gone:
+                kept = "its entries left the library" if args.purge else f"its entries stay in {f.source}"
+                print(f"Unsubscribed from {f.url}; {kept}.")
+            return 0
+        rows = gone
+    elif args.action == "update":
+        rows = feeds.update(engine, args.urls or None)
+    else:
+        rows = feeds.load(engine)
+    if args.json:
+        print(json.dumps([vars(f) for f in rows], ensure_ascii=False, indent=2))
+        return 0
+    if not rows:
+        print("No feeds are subscribed; `rag feeds add URL` subscribes to one.")
+    for f in rows:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(f.fetched_at)) if f.fetched_at else "never"
+        print(f"{f.url}\n    {f.title or '(untitled)'} → {f.source}: {f.entries} entries"
+              f" ({f.new} new), fetched {when}" + (f"\n    last error: {f.error}" if f.error else ""))
+    return 1 if args.action in ("add", "update") and rows and all(f.error for f in rows) else 0
+
+
+def cmd_watch(args) -> int:
+    import threading
+
+    import rag
+    from rag.watch import watch
+
+    engine = rag.get_engine()
+    engine.index()
+
+    def show(report) -> None:
+        for w in report.warnings:
+            print(f"warning: {w}", file=sys.stderr)
+        changed = ", ".join(f"{s} {st}" for s, st in report.files.items() if st != "unchanged")
+        print(f"{time.strftime('%H:%M:%S')} {changed or 'no change'}; {report.summary()}.", flush=True)
+
+    print(f"Watching {engine.settings.sources_dir} (Ctrl-C to stop).", flush=True)
+    watch(engine, threading.Event(), show)
+    return 0
 
 
 def cmd_remove(args) -> int:
@@ -237,11 +302,17 @@ def cmd_chat(args) -> int:
             return 0
         print()
         try:
-            answer = stream_to_terminal(q, history)
+            answer = stream_to_terminal(q, history, args.since, args.until)
         except RagError as exc:
             print(f"error: {exc}", file=sys.stderr)
             continue
         history += [{"role": "user", "content": q}, {"role": "assistant", "content": answer.text}]
+
+
+def _date_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--since", metavar="DATE", help="only passages dated on or after DATE (YYYY-MM-DD, "
+                                                   "or YYYY-MM, or YYYY)")
+    p.add_argument("--until", metavar="DATE", help="only passages dated on or before DATE")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -255,6 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Answer a question from the indexed sources, citing them.")
     a.add_argument("question", nargs="+", help="the question (quote it or not)")
     a.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    _date_options(a)
     a.set_defaults(func=cmd_ask)
 
     s = sub.add_parser("search", help="show the passages that best match a query",
@@ -262,6 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("query", nargs="+")
     s.add_argument("-k", type=int, default=5, help="how many passages (default 5)")
     s.add_argument("--json", action="store_true", help="print the passages as JSON")
+    _date_options(s)
     s.set_defaults(func=cmd_search)
 
     i = sub.add_parser("index", help="index new and changed sources",
@@ -272,10 +345,13 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--json", action="store_true", help="print the report as JSON")
     i.set_defaults(func=cmd_index)
 
-    d = sub.add_parser("add", help="copy files into the sources folder and index them",
+    d = sub.add_parser("add", help="add files or URLs to the sources folder and index them",
                        description="Check files (type, size, text, duplicates), copy them into "
-                                   "RAG_SOURCES_DIR under safe names, and index them.")
-    d.add_argument("files", nargs="+", help=".txt, .md, .jsonl or .html files")
+                                   "RAG_SOURCES_DIR under safe names, and index them. An http(s) URL "
+                                   "(web page, PDF, RSS/Atom feed) is fetched and stored under a name "
+                                   "made from it; adding it again updates it when it changed.")
+    d.add_argument("files", nargs="+", metavar="FILE_OR_URL",
+                   help=".txt, .md, .jsonl, .html, .pdf, .xml/.rss/.atom files, or URLs")
     d.add_argument("--json", action="store_true", help="print the per-file results as JSON")
     d.set_defaults(func=cmd_add)
 
@@ -318,7 +394,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("chat", help="ask questions in a loop",
                        description="Interactive questions and answers with follow-ups.")
+    _date_options(c)
     c.set_defaults(func=cmd_chat)
+
+    f = sub.add_parser("feeds", help="subscribe to RSS/Atom feeds and index their new entries",
+                       description="Subscribed feeds are kept in RAG_INDEX_DIR/feeds.json; their entries "
+                                   "are archived in RAG_SOURCES_DIR/feeds/ and indexed. `rag ui` "
+                                   "refreshes them every RAG_FEED_REFRESH_MINUTES.")
+    f.add_argument("action", choices=["add", "list", "remove", "update"])
+    f.add_argument("urls", nargs="*", metavar="URL", help="feed URLs (update: default all)")
+    f.add_argument("--purge", action="store_true", help="remove: also take its entries out of the library")
+    f.add_argument("--json", action="store_true", help="print the feeds as JSON")
+    f.set_defaults(func=cmd_feeds)
+
+    w = sub.add_parser("watch", help="index the sources folder as files change",
+                       description="Index RAG_SOURCES_DIR, then every file created, changed, moved or "
+                                   "deleted there, within seconds, until Ctrl-C.")
+    w.set_defaults(func=cmd_watch)
     return p
 
 
@@ -330,6 +422,16 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("rag").setLevel(logging.INFO)
     if getattr(args, "k", 1) < 1:
         print("error: -k must be at least 1.", file=sys.stderr)
+        return 2
+    if getattr(args, "action", "") in ("add", "remove") and not args.urls:
+        print(f"error: `rag feeds {args.action}` needs at least one URL.", file=sys.stderr)
+        return 2
+    try:
+        from rag.dates import parse_range
+
+        parse_range(getattr(args, "since", None), getattr(args, "until", None))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
         return args.func(args)
