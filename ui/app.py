@@ -12,14 +12,17 @@ from pathlib import Path
 
 import gradio as gr
 
+from rag import feeds
 from rag.config import project_root
 from rag.engine import Engine
 from rag.errors import RagError
 from rag.loaders import SUPPORTED_SUFFIXES
+from rag.watch import Watcher
 from ui.render import (
     Turn,
     answer_html,
     api_text,
+    feed_rows,
     index_summary,
     library_rows,
     mode_badge,
@@ -31,6 +34,7 @@ from ui.render import (
 STATIC = Path(__file__).parent / "static"
 RESULT_HEADERS = ["File", "Result", "Detail"]
 LIBRARY_HEADERS = ["File", "Passages", "Indexed"]
+FEED_HEADERS = ["Feed", "Entries", "Last fetched", "Last error"]
 
 
 def _progress_fn(progress: gr.Progress):
@@ -59,16 +63,16 @@ def _history(turns: list[Turn]) -> list[dict]:
     return out
 
 
-def build(engine: Engine) -> gr.Blocks:
+def build(engine: Engine, watcher: Watcher | None = None) -> gr.Blocks:
     s = engine.settings
     root = s.sources_dir.name
     examples = [q.strip() for q in s.rag_ui_examples.split("|") if q.strip()]
     accepted = ", ".join(SUPPORTED_SUFFIXES)
 
     def status() -> str:
-        return status_markdown(engine.status(), engine.mode())
+        return status_markdown(engine.status(), engine.mode(), watcher.running if watcher else None)
 
-    def respond(question: str, turns: list[Turn]):
+    def respond(question: str, turns: list[Turn], since: str = "", until: str = ""):
         question = (question or "").strip()
         if not question:
             yield gr.skip(), gr.skip(), gr.skip()
@@ -77,7 +81,7 @@ def build(engine: Engine) -> gr.Blocks:
         t = turns[-1]
         yield _chat_messages(turns), gr.skip(), turns
         try:
-            for item in engine.ask_stream(question, _history(turns[:-1])):
+            for item in engine.ask_stream(question, _history(turns[:-1]), since or None, until or None):
                 if isinstance(item, str):
                     t.text += item
                     yield _chat_messages(turns), gr.skip(), turns
@@ -87,13 +91,61 @@ def build(engine: Engine) -> gr.Blocks:
             t.error = str(exc)
         yield _chat_messages(turns), sources_html(turns, root), turns
 
-    def ask(question: str) -> str:
+    def ask(question: str, since: str = "", until: str = "") -> str:
         """Answer a question from the indexed sources: the text with [n] markers, then the
-        numbered sources (file:line and the quoted sentence)."""
+        numbered sources (file:line, title, date, link and the quoted sentence). `since` and
+        `until` (YYYY-MM-DD, optional) keep to passages dated within them."""
         try:
-            return api_text(engine.ask(question), root)
+            return api_text(engine.ask(question, since=since or None, until=until or None), root)
         except RagError as exc:
             raise gr.Error(str(exc)) from None
+
+    def add_urls(text: str, progress=gr.Progress()):  # noqa: B008
+        urls = [u for u in (text or "").split() if u.strip()]
+        if not urls:
+            return gr.skip(), "Paste one or more http(s) links, one per line.", status(), gr.skip()
+        try:
+            results, report = engine.add_urls(urls, _progress_fn(progress))
+        except RagError as exc:
+            raise gr.Error(str(exc)) from None
+        kept = "\n".join(r.name for r in results if r.status == "rejected")  # to fix and retry
+        return results_rows(results, report, include_unchanged=True), index_summary(report), status(), kept
+
+    def feed_table():
+        try:
+            return feed_rows(feeds.load(engine))
+        except RagError as exc:
+            return [[str(exc), "", "", ""]]
+
+    def subscribe(url: str, progress=gr.Progress()):  # noqa: B008
+        url = (url or "").strip()
+        if not url:
+            return gr.skip(), "Paste the feed's http(s) link.", status(), gr.skip()
+        progress(None, desc="Fetching the feed")
+        try:
+            feed = feeds.subscribe(engine, url)
+        except RagError as exc:
+            return feed_table(), f"⚠ {exc}", status(), url
+        note = f"⚠ {feed.error}" if feed.error else f"Subscribed: {feed.new} entries indexed from {feed.url}."
+        return feed_table(), note, status(), ""
+
+    def refresh_feeds(progress=gr.Progress()):  # noqa: B008
+        progress(None, desc="Fetching feeds")
+        try:
+            done = feeds.update(engine)
+        except RagError as exc:
+            raise gr.Error(str(exc)) from None
+        new = sum(f.new for f in done)
+        failed = sum(1 for f in done if f.error)
+        note = f"{len(done)} feeds fetched: {new} new entries" + (f", {failed} failed." if failed else ".")
+        return feed_table(), note if done else "No feeds are subscribed.", status()
+
+    def unsubscribe(url: str):
+        try:
+            gone = feeds.unsubscribe(engine, url or "")
+        except RagError as exc:
+            return feed_table(), f"⚠ {exc}"
+        return feed_table(), f"Unsubscribed from {gone.url}; its entries stay in {gone.source}."
 
     def add_sources(paths: list[str] | None, progress=gr.Progress()):  # noqa: B008 (Gradio's idiom)
         if not paths:
@@ -153,6 +205,11 @@ def build(engine: Engine) -> gr.Blocks:
                                      scale=6, autofocus=True, elem_id="rag-question", max_length=4000)
                     send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="rag-send")
                     clear = gr.Button("New chat", scale=1, min_width=80, elem_id="rag-new")
+                with gr.Row(elem_id="rag-dates"):
+                    since = gr.Textbox(label="Since", placeholder="YYYY-MM-DD", max_length=10, scale=1,
+                                       elem_id="rag-since", info="Only sources dated on or after")
+                    until = gr.Textbox(label="Until", placeholder="YYYY-MM-DD", max_length=10, scale=1,
+                                       elem_id="rag-until", info="… and on or before (either may stay empty)")
             with gr.Column(scale=2):
                 with gr.Tabs():
                     with gr.Tab("Sources", id="sources", elem_id="rag-sources-tab"):
@@ -162,6 +219,11 @@ def build(engine: Engine) -> gr.Blocks:
                         upload = gr.File(
                             label=f"Add sources ({accepted}; up to {s.rag_max_file_mb:g} MB each)",
                             file_count="multiple", type="filepath", elem_id="rag-upload")
+                        with gr.Row():
+                            url_box = gr.Textbox(label="Add from URL", lines=2, scale=4, elem_id="rag-url",
+                                                 placeholder="https://… (web pages, PDFs, RSS/Atom feeds; "
+                                                             "one per line)")
+                            url_btn = gr.Button("Fetch & add", scale=1, min_width=80, elem_id="rag-add-url")
                         reindex_btn = gr.Button("Re-index sources folder", elem_id="rag-reindex")
                         summary = gr.Markdown(elem_id="rag-index-summary")
                         results = gr.Dataframe(headers=RESULT_HEADERS, value=[], interactive=False, wrap=True,
@@ -177,14 +239,32 @@ def build(engine: Engine) -> gr.Blocks:
                             info="They leave the index and move to the index folder's removed/, not deleted.")
                         remove_btn = gr.Button("Remove selected sources", variant="stop", size="sm",
                                                elem_id="rag-remove")
+                    with gr.Tab("Feeds", id="feeds", elem_id="rag-feeds-tab"):
+                        every = s.rag_feed_refresh_minutes
+                        gr.Markdown("Subscribed RSS/Atom feeds: new entries are indexed "
+                                    + (f"every {every:g} minutes while this page's server runs."
+                                       if every else "when you refresh (RAG_FEED_REFRESH_MINUTES=0)."))
+                        with gr.Row():
+                            feed_box = gr.Textbox(label="Feed URL", scale=4, elem_id="rag-feed-url",
+                                                  placeholder="https://…/rss.xml")
+                            feed_btn = gr.Button("Subscribe", scale=1, min_width=80, elem_id="rag-subscribe")
+                        feed_note = gr.Markdown(elem_id="rag-feed-note")
+                        feed_list = gr.Dataframe(headers=FEED_HEADERS, value=[], interactive=False, wrap=True,
+                                                 elem_id="rag-feeds", show_label=False,
+                                                 column_widths=["45%", "10%", "25%", "20%"])
+                        with gr.Row():
+                            feeds_refresh = gr.Button("Refresh feeds now", size="sm",
+                                                      elem_id="rag-feeds-refresh")
+                            feeds_drop = gr.Button("Unsubscribe the URL above", size="sm", variant="stop",
+                                                   elem_id="rag-unsubscribe")
 
         chat_out = [chatbot, panel, turns]
         answer_opts = dict(concurrency_limit=8, concurrency_id="ask", api_visibility="private")
         for trigger in (msg.submit, send.click):
             trigger(lambda q: ("", q), msg, [msg, pending], queue=False, api_visibility="private").then(
-                respond, [pending, turns], chat_out, **answer_opts)
+                respond, [pending, turns, since, until], chat_out, **answer_opts)
         chatbot.example_select(pick_example, None, pending, queue=False, api_visibility="private").then(
-            respond, [pending, turns], chat_out, **answer_opts)
+            respond, [pending, turns, since, until], chat_out, **answer_opts)
         clear.click(new_chat, None, [chatbot, panel, turns, msg], queue=False, api_visibility="private")
         chatbot.clear(new_chat, None, [chatbot, panel, turns, msg], queue=False, api_visibility="private")
 
@@ -197,10 +277,18 @@ def build(engine: Engine) -> gr.Blocks:
                           **index_opts).then(**refresh)
         remove_btn.click(remove_sources, pick, [results, summary, status_md], api_name="remove_sources",
                          **index_opts).then(**refresh)
-        demo.load(status, None, status_md, api_name="status").then(**refresh)
+        url_btn.click(add_urls, url_box, [results, summary, status_md, url_box], api_name="add_urls",
+                      **index_opts).then(**refresh)
+        feed_btn.click(subscribe, feed_box, [feed_list, feed_note, status_md, feed_box], api_name="subscribe",
+                       **index_opts).then(**refresh)
+        feeds_refresh.click(refresh_feeds, None, [feed_list, feed_note, status_md], api_name="refresh_feeds",
+                            **index_opts).then(**refresh)
+        feeds_drop.click(unsubscribe, feed_box, [feed_list, feed_note], api_name="unsubscribe", **index_opts)
+        demo.load(status, None, status_md, api_name="status").then(**refresh).then(
+            feed_table, None, feed_list, api_visibility="private", show_progress="hidden")
         # Another process (`rag index`, `rag add`) may change the index; keep the panel current.
         gr.Timer(30).tick(status, None, status_md, api_visibility="private", show_progress="hidden").then(
-            **refresh)
+            **refresh).then(feed_table, None, feed_list, api_visibility="private", show_progress="hidden")
         gr.api(ask, api_name="ask", concurrency_limit=8, concurrency_id="ask")
     return demo
 
@@ -245,7 +333,13 @@ def serve(host: str = "127.0.0.1", port: int = 7860, insecure: bool = False) -> 
     s = engine.settings
     s.sources_dir.mkdir(parents=True, exist_ok=True)  # a new library starts empty; uploads fill it
     engine.ensure_index()
-    demo = build(engine)
+    watcher = Watcher(engine).start() if s.rag_watch else None
+    if s.rag_feed_refresh_minutes > 0:
+        import threading
+
+        threading.Thread(target=feeds.refresh_forever, args=(engine, s.rag_feed_refresh_minutes,
+                                                             threading.Event()), daemon=True).start()
+    demo = build(engine, watcher)
     demo.queue(default_concurrency_limit=2)
     try:
         demo.launch(

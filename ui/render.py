@@ -78,13 +78,25 @@ def _support_label(c: Citation) -> str:
             f"⚠ not supported ({c.support:.2f})</span>")
 
 
+def _about(item: Citation | Passage) -> str:
+    """The source's title (a link to its page when known) and date, or "" when it has neither."""
+    title = html.escape(item.title or (item.url and "link") or "")
+    if item.url.startswith(("http://", "https://")):
+        title = (f'<a class="rag-link" href="{html.escape(item.url)}" target="_blank" '
+                 f'rel="noopener noreferrer nofollow">{title}</a>')
+    date = f'<span class="rag-date">{html.escape(item.date)}</span>' if item.date else ""
+    if not title and not date:
+        return ""
+    return f'<div class="rag-about"><span class="rag-title">{title}</span>{date}</div>'
+
+
 def _source_entry(turn_no: int, c: Citation, root: str) -> str:
     return (
         f'<div class="rag-src" id="rag-src-{turn_no}-{c.n}" data-n="{c.n}">'
         f'<div class="rag-src-head"><span class="rag-num">{c.n}</span>'
         f'<code class="rag-loc">{html.escape(where(c.source, c.line, c.page, root))}</code>'
         f'<span class="rag-score">score {c.score:.2f}</span>{_support_label(c)}</div>'
-        f'<div class="rag-text">{_highlight(c.text, c.quote)}</div></div>'
+        f'{_about(c)}<div class="rag-text">{_highlight(c.text, c.quote)}</div></div>'
     )
 
 
@@ -93,7 +105,7 @@ def _other_entry(p: Passage, root: str) -> str:
         f'<div class="rag-other"><div class="rag-src-head">'
         f'<code class="rag-loc">{html.escape(where(p.source, p.line, p.page, root))}</code>'
         f'<span class="rag-score">score {p.score:.2f}</span></div>'
-        f'<div class="rag-text">{html.escape(p.text)}</div></div>'
+        f'{_about(p)}<div class="rag-text">{html.escape(p.text)}</div></div>'
     )
 
 
@@ -133,7 +145,9 @@ def api_text(a: Answer, root: str) -> str:
         for c in a.citations:
             quote = c.quote or c.text
             flag = "" if c.supported else " (not supported by this passage)"
-            lines.append(f"[{c.n}] {where(c.source, c.line, c.page, root)} — “{quote}”{flag}")
+            about = " · ".join(x for x in (c.title and f"“{c.title}”", c.date, c.url) if x)
+            lines.append(f"[{c.n}] {where(c.source, c.line, c.page, root)}" + (f" ({about})" if about else "")
+                         + f" — “{quote}”{flag}")
         out.append("\n".join(lines))
     return "\n\n".join(out)
 
@@ -157,14 +171,23 @@ def _stamp(when: float | None) -> str:
     return f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(when))} ({_ago(when)})" if when else "never"
 
 
-def status_markdown(status: dict, mode: str) -> str:
+def status_markdown(status: dict, mode: str, watching: bool | None = None) -> str:
     stamp = _stamp(status.get("indexed_at"))
+    watch = ("" if watching is None else
+             "  \nWatching the sources folder: changes are indexed as they happen" if watching else
+             "  \nNot watching the sources folder (RAG_WATCH=false, or it stopped): use Re-index")
     return (
         f"**{_count(status['files'], 'file')} · {_count(status['passages'], 'passage')}**  \n"
         f"Last indexed: {stamp}  \n"
         f"Embedding model: `{status['embed_model']}`  \n"
-        f"Answers: {mode}"
+        f"Answers: {mode}{watch}"
     )
+
+
+def feed_rows(feeds) -> list[list]:
+    """Subscribed feeds for the page's table: feed, entries, last fetch, last error."""
+    return [[f"{f.title} ({f.url})" if f.title else f.url, f.entries, _stamp(f.fetched_at) if f.fetched_at
+             else "never", f.error] for f in feeds]
 
 
 def library_rows(library: list[dict]) -> list[list]:
