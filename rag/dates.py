@@ -186,17 +186,19 @@ def parse_day(value: str) -> str:
     return _user_day(value)
 
 
-def parse_range(since: str | None, until: str | None) -> tuple[str, str]:
+def parse_range(since: str | None, until: str | None,
+                names: tuple[str, str] = ("--since", "--until")) -> tuple[str, str]:
     """--since and --until -> ("YYYY-MM-DD" or "", "YYYY-MM-DD" or ""); "" where not given.
 
     since takes the first day of a month or year it names, until the last ("--until 2025-03"
     includes March 31, "--until 2025" December 31). Raises ValueError when either is not a date,
-    or "--since is after --until: ..." when they are reversed.
+    or "--since is after --until: ..." when they are reversed; `names` are what the messages call
+    the two bounds (the page and the API say "Since" and "Until").
     """
-    lo = _user_day(since, "--since") if since and since.strip() else ""
-    hi = _user_day(until, "--until", last=True) if until and until.strip() else ""
+    lo = _user_day(since, names[0]) if since and since.strip() else ""
+    hi = _user_day(until, names[1], last=True) if until and until.strip() else ""
     if lo and hi and lo > hi:
-        raise ValueError(f"--since is after --until: {lo} comes after {hi}.")
+        raise ValueError(f"{names[0]} is after {names[1]}: {lo} comes after {hi}.")
     return lo, hi
 
 

@@ -302,7 +302,7 @@ class Engine:
 
 def _days(since: str | None, until: str | None) -> tuple[str, str]:
     try:
-        return parse_range(since, until)
+        return parse_range(since, until, ("Since", "Until"))
     except ValueError as exc:
         raise RagError(str(exc)) from None
 

@@ -70,10 +70,14 @@ def run_cli(*args: str, env: dict, input: str | None = None, timeout: float = 18
 
 @pytest.fixture(scope="session")
 def ui_offline(tmp_path_factory, model_cache):
-    """`rag ui` on loopback, offline, over the seed file (shared: tests add distinct files)."""
+    """`rag ui` on loopback, offline, over the seed file (shared: tests add distinct files). It does
+    not watch the sources folder: these tests put files there for Re-index to find (the watched
+    folder has its own server in test_ui_sources_browser.py)."""
     from tests.ui_server import UIServer, ui_env
 
-    with UIServer(ui_env(tmp_path_factory.mktemp("ui"), model_cache, RAG_MAX_FILE_MB="1")) as server:
+    env = ui_env(tmp_path_factory.mktemp("ui"), model_cache, RAG_MAX_FILE_MB="1", RAG_WATCH="false",
+                 RAG_FEED_REFRESH_MINUTES="0")
+    with UIServer(env) as server:
         yield server
 
 
@@ -92,6 +96,6 @@ def ui_llm(tmp_path_factory, model_cache, fake_llm):
 
     env = ui_env(tmp_path_factory.mktemp("ui-llm"), model_cache, OPENAI_BASE_URL=fake_llm.url,
                  OPENAI_API_KEY="sk-test-secret-4242", RAG_LLM_MODEL="gpt-4.1-mini", RAG_LLM_TIMEOUT="5",
-                 RAG_LLM_MAX_RETRIES="0")
+                 RAG_LLM_MAX_RETRIES="0", RAG_WATCH="false", RAG_FEED_REFRESH_MINUTES="0")
     with UIServer(env) as server:
         yield server

@@ -97,7 +97,8 @@ def test_rejected_uploads_each_get_a_reason_and_nothing_is_lost(ui_offline, tmp_
     c = client(ui_offline)
     before = passages(c)
     files = {
-        "report.pdf": b"%PDF-1.4 not a text source",
+        "report.pdf": b"%PDF-1.4 not a real PDF",
+        "slides.pptx": b"PK\x03\x04 a zip",
         "empty.txt": b"",
         "blob.txt": b"\x00\x01\x02binary\x00" * 50,
         "huge.txt": b"A long wire story line about ports and markets.\n" * 25_000,  # 1.2 MB > 1 MB
@@ -108,7 +109,8 @@ def test_rejected_uploads_each_get_a_reason_and_nothing_is_lost(ui_offline, tmp_
     table = c.predict([handle_file(tmp_path / n) for n in files], api_name="/add_sources")[0]
     reasons = {row[0]: (row[1], row[2]) for row in table["data"]}
     assert all(status == "rejected" for status, _ in reasons.values()), reasons
-    assert ".pdf files are not accepted" in reasons["report.pdf"][1]
+    assert reasons["report.pdf"][1] == "report.pdf is not a readable PDF (damaged or truncated); skipped."
+    assert ".pptx files are not accepted" in reasons["slides.pptx"][1]
     assert "is empty" in reasons["empty.txt"][1]
     assert "binary" in reasons["blob.txt"][1]
     assert "over the 1 MB limit" in reasons["huge.txt"][1]

@@ -70,7 +70,7 @@ def build(engine: Engine, watcher: Watcher | None = None) -> gr.Blocks:
     accepted = ", ".join(SUPPORTED_SUFFIXES)
 
     def status() -> str:
-        return status_markdown(engine.status(), engine.mode(), watcher.running if watcher else None)
+        return status_markdown(engine.status(), engine.mode(), bool(watcher and watcher.running))
 
     def respond(question: str, turns: list[Turn], since: str = "", until: str = ""):
         question = (question or "").strip()

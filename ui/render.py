@@ -171,10 +171,9 @@ def _stamp(when: float | None) -> str:
     return f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(when))} ({_ago(when)})" if when else "never"
 
 
-def status_markdown(status: dict, mode: str, watching: bool | None = None) -> str:
+def status_markdown(status: dict, mode: str, watching: bool) -> str:
     stamp = _stamp(status.get("indexed_at"))
-    watch = ("" if watching is None else
-             "  \nWatching the sources folder: changes are indexed as they happen" if watching else
+    watch = ("  \nWatching the sources folder: changes are indexed as they happen" if watching else
              "  \nNot watching the sources folder (RAG_WATCH=false, or it stopped): use Re-index")
     return (
         f"**{_count(status['files'], 'file')} · {_count(status['passages'], 'passage')}**  \n"

@@ -7,6 +7,7 @@ with new entries keeps the old entries' text and so their vectors: only new entr
 
 from __future__ import annotations
 
+import io
 import re
 
 from rag.dates import normalize_date
@@ -20,10 +21,12 @@ def html_paragraphs(html: str) -> list[str]:
     """Feed content is sanitised HTML (or plain text): its paragraphs as plain text."""
     from bs4 import BeautifulSoup
 
-    soup = BeautifulSoup(html, "html.parser")
+    # get_text() drops <br> tags, so a double <br> (a paragraph break in plain feed text) is made a
+    # blank line before parsing; splitting its output on "<br><br>" could never match.
+    soup = BeautifulSoup(re.sub(r"<br\s*/?>\s*<br\s*/?>", "\n\n", html, flags=re.IGNORECASE), "html.parser")
     blocks = [el for el in soup.find_all(_BLOCKS) if not el.find_parent(_BLOCKS)]
     if not blocks:
-        texts = re.split(r"\n\s*\n|<br\s*/?>\s*<br\s*/?>", soup.get_text("\n"))
+        texts = re.split(r"\n\s*\n", soup.get_text("\n"))
     else:
         texts = [el.get_text(" ") for el in blocks]
     return [t for t in (re.sub(r"\s+", " ", x).strip() for x in texts) if t]
@@ -40,7 +43,10 @@ def _parse(data: str | bytes):
     """feedparser's result; ValueError (a sentence's predicate) when it holds no entries."""
     import feedparser
 
-    feed = feedparser.parse(data)
+    # Always a stream: given a str or bytes, feedparser first tries it as a URL or a file name and
+    # reads that instead, so a feed whose text is a path or an http:// URL would index another
+    # file or fetch over the network. A stream's bytes are what it gets from a str anyway.
+    feed = feedparser.parse(io.BytesIO(data.encode("utf-8") if isinstance(data, str) else data))
     if not feed.entries:
         if not feed.get("version"):
             raise ValueError("is not a readable RSS or Atom feed")

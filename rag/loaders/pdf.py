@@ -21,9 +21,15 @@ _PLACEHOLDER_TITLE = re.compile(r"^(untitled|microsoft \w+ - |.*\.(docx?|pdf|ind
 _SENTENCE_END = re.compile(r"[.!?:][\"'”’)]*$")
 
 
+def _needs_crypto(source: str) -> SourceError:
+    # pypdf reads RC4 on its own but AES (what Acrobat and Word write) only with `cryptography`.
+    return SourceError(f"{source} is encrypted with AES, which needs the cryptography package "
+                       "(pip install cryptography); skipped.")
+
+
 def _reader(data: bytes, source: str):
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import DependencyError
 
     try:
         reader = PdfReader(io.BytesIO(data))
@@ -33,7 +39,11 @@ def _reader(data: bytes, source: str):
         return reader
     except SourceError:
         raise
-    except (PdfReadError, ValueError, KeyError, IndexError, TypeError, OSError, NotImplementedError):
+    except DependencyError:  # AES-256: checking even the empty password needs AES
+        raise _needs_crypto(source) from None
+    except Exception:
+        # Damaged files raise more than PdfReadError: LimitReachedError (a huge xref count),
+        # AttributeError (a trailer that is a string), ... None of them may end the whole run.
         raise SourceError(f"{source} is not a readable PDF (damaged or truncated); skipped.") from None
 
 
@@ -81,7 +91,10 @@ def _paragraphs(lines: list[str], running: set[str]) -> list[tuple[str, list[tup
             text, marks = "", []
             continue
         if text.endswith("-") and line[:1].islower() and text[-2:-1].isalpha():
-            text = text[:-1] + line  # a word hyphenated across the line end
+            text = text[:-1]  # a word hyphenated across the line end
+            # This line still starts here: a passage cut at a sentence later on it is cited at it.
+            marks.append((len(text), i + 1))
+            text += line
         else:
             if text:
                 text += " "
@@ -97,12 +110,20 @@ def _paragraphs(lines: list[str], running: set[str]) -> list[tuple[str, list[tup
 
 
 def parse_pdf(data: bytes, source: str, budget: int) -> LoadedFile:
+    from pypdf.errors import DependencyError
+
     reader = _reader(data, source)
     title, date = _metadata(reader)
     pages: list[list[str]] = []
     for page in reader.pages:
         try:
             pages.append((page.extract_text() or "").splitlines())
+        except DependencyError:
+            # AES-128 opens with the empty password, but its text can't be decrypted without
+            # `cryptography`: say so, rather than "no text layer; scanned PDFs need OCR".
+            if reader.is_encrypted:
+                raise _needs_crypto(source) from None
+            pages.append([])
         except Exception:  # one bad page content stream leaves the others
             pages.append([])
     if not any(ln.strip() for lines in pages for ln in lines):
@@ -122,6 +143,6 @@ def parse_pdf(data: bytes, source: str, budget: int) -> LoadedFile:
     loaded = LoadedFile(out, date=date)
     if empty and len(empty) < len(pages):
         listed = ", ".join(map(str, empty[:10])) + (" …" if len(empty) > 10 else "")
-        loaded.warnings.append(f"{source}: page{'s' if len(empty) > 1 else ''} {listed} "
-                               "had no text layer and were skipped (scanned pages need OCR).")
+        loaded.warnings.append(f"{source}: page{'s' if len(empty) > 1 else ''} {listed} had no text layer "
+                               f"and {'were' if len(empty) > 1 else 'was'} skipped (scanned pages need OCR).")
     return loaded
