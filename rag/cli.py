@@ -208,8 +208,14 @@ def cmd_watch(args) -> int:
         changed = ", ".join(f"{s} {st}" for s, st in report.files.items() if st != "unchanged")
         print(f"{time.strftime('%H:%M:%S')} {changed or 'no change'}; {report.summary()}.", flush=True)
 
-    print(f"Watching {engine.settings.sources_dir} (Ctrl-C to stop).", flush=True)
-    watch(engine, threading.Event(), show)
+    ready = threading.Event()
+
+    def announce() -> None:  # only once watching has begun: a file dropped after this is seen
+        ready.wait()
+        print(f"Watching {engine.settings.sources_dir} (Ctrl-C to stop).", flush=True)
+
+    threading.Thread(target=announce, daemon=True).start()
+    watch(engine, threading.Event(), show, ready)
     return 0
 
 
@@ -401,11 +407,20 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Subscribed feeds are kept in RAG_INDEX_DIR/feeds.json; their entries "
                                    "are archived in RAG_SOURCES_DIR/feeds/ and indexed. `rag ui` "
                                    "refreshes them every RAG_FEED_REFRESH_MINUTES.")
-    f.add_argument("action", choices=["add", "list", "remove", "update"])
-    f.add_argument("urls", nargs="*", metavar="URL", help="feed URLs (update: default all)")
-    f.add_argument("--purge", action="store_true", help="remove: also take its entries out of the library")
-    f.add_argument("--json", action="store_true", help="print the feeds as JSON")
-    f.set_defaults(func=cmd_feeds)
+    feed_sub = f.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for action, nargs, text in (("add", "+", "subscribe and index the entries now"),
+                                ("list", None, "the subscriptions, their last fetch and last error"),
+                                ("remove", "+", "unsubscribe (the archived entries stay unless --purge)"),
+                                ("update", "*", "fetch new entries (default: every feed) and index them")):
+        fa = feed_sub.add_parser(action, help=text, description=text[0].upper() + text[1:] + ".")
+        if nargs:
+            fa.add_argument("urls", nargs=nargs, metavar="URL", help="feed URLs")
+        else:
+            fa.set_defaults(urls=[])
+        if action == "remove":
+            fa.add_argument("--purge", action="store_true", help="also take its entries out of the library")
+        fa.add_argument("--json", action="store_true", help="print the feeds as JSON")
+        fa.set_defaults(func=cmd_feeds)
 
     w = sub.add_parser("watch", help="index the sources folder as files change",
                        description="Index RAG_SOURCES_DIR, then every file created, changed, moved or "
@@ -422,9 +437,6 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("rag").setLevel(logging.INFO)
     if getattr(args, "k", 1) < 1:
         print("error: -k must be at least 1.", file=sys.stderr)
-        return 2
-    if getattr(args, "action", "") in ("add", "remove") and not args.urls:
-        print(f"error: `rag feeds {args.action}` needs at least one URL.", file=sys.stderr)
         return 2
     try:
         from rag.dates import parse_range

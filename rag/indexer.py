@@ -42,21 +42,23 @@ def _hidden(path: Path, root: Path) -> bool:
 
 
 def scan(paths: Sequence[Path], report: IndexReport) -> list[Path]:
-    files = []
+    """The files under `paths`, each once: a watcher's batch names a new folder and the files in
+    it, and a file read twice would give Chroma the same passage twice."""
+    files: dict[Path, Path] = {}
     for root in paths:
         if root.is_dir():
             for p in sorted(root.rglob("*")):
                 if not p.is_file() or _hidden(p, root):
                     continue
                 if p.suffix.lower() in SUPPORTED_SUFFIXES:
-                    files.append(p)
+                    files.setdefault(p.resolve(), p)
                 else:
                     report.warnings.append(
                         f"{p.name} was skipped: unsupported type ({p.suffix or 'no extension'})."
                     )
         elif root.is_file():
-            files.append(root)
-    return files
+            files.setdefault(root.resolve(), root)
+    return list(files.values())
 
 
 def _in_scope(source: str, scopes: list[str]) -> bool:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("rag.watch")
 DEBOUNCE_MS = 400  # quiet time that closes a batch; indexing follows within ~1 s of the last write
+READY_MS = 200  # an idle watch wakes this often; its first wake (or batch) marks it as started
 
 
 def _relevant(path: Path, root: Path) -> bool:
@@ -46,10 +47,12 @@ def watch(engine: Engine, stop: threading.Event,
     root = engine.settings.sources_dir
     root.mkdir(parents=True, exist_ok=True)
     root = root.resolve()
-    if ready is not None:
-        ready.set()
+    # watchfiles starts watching only when the loop first asks for a batch: `ready` is set at its
+    # first answer (a batch, or READY_MS of quiet), so a file written once `ready` is set is seen.
     for batch in changes(root, stop_event=stop, debounce=DEBOUNCE_MS, step=50, recursive=True,
-                         raise_interrupt=False, yield_on_timeout=False):
+                         raise_interrupt=False, yield_on_timeout=True, rust_timeout=READY_MS):
+        if ready is not None:
+            ready.set()
         paths = sorted({Path(p) for _, p in batch if _relevant(Path(p), root)})
         if not paths:
             continue
