@@ -60,4 +60,4 @@ bench: setup
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) index/chroma index/record.sqlite index/keyword.pkl index/models
+	rm -rf $(VENV) index/chroma index/record.sqlite index/models

@@ -13,7 +13,7 @@ from rag.embed import Embedder, get_embedder, model_key
 from rag.errors import RagError
 from rag.extractive import ABSTAIN, compose
 from rag.indexer import ProgressFn, run_index
-from rag.keyword import KeywordIndex, keyword_index_for
+from rag.keyword import KeywordIndex
 from rag.llm import LLM, LLMError, Usage, describe
 from rag.llm_answer import heuristic_condense, llm_condense, resolve_citations, stream_answer
 from rag.loaders import PARSER_VERSION
@@ -57,15 +57,11 @@ class Engine:
         count_tokens("warm up")
 
     def keyword_index(self) -> KeywordIndex:
+        """Keyword search over the record as of its current generation (idf cached per generation)."""
         gen = self.store.generation()
         with self._lock:
             if self._kidx is None or self._kidx.generation != gen:
-                path = self.settings.index_dir / "keyword.pkl"
-                kidx = KeywordIndex.load(path, gen)
-                if kidx is None:
-                    kidx = keyword_index_for(self.store.passages(), gen)
-                    kidx.save(path)
-                self._kidx = kidx
+                self._kidx = KeywordIndex(self.store, gen)
             return self._kidx
 
     # ---- indexing ------------------------------------------------------------------------
@@ -82,7 +78,6 @@ class Engine:
             paths=paths, rebuild=rebuild,
             budget=s.rag_chunk_tokens, max_bytes=int(s.rag_max_file_mb * 1e6), progress=progress,
         )
-        self.keyword_index()  # rebuilt and persisted now rather than on the next question
         return report
 
     def add_sources(
@@ -152,7 +147,7 @@ class Engine:
         timings = {} if timings is None else timings
         if self.ensure_index() == 0:
             raise RagError(
-                f"Nothing is indexed yet: put .txt, .md, .jsonl or .html files in "
+                f"Nothing is indexed yet: put news files (.txt, .md, .html, .pdf, feeds, ...) in "
                 f"{self.settings.sources_dir} and run `rag index` (or upload them in `rag ui`)."
             )
         t0 = time.perf_counter()
@@ -162,11 +157,10 @@ class Engine:
         kidx = self.keyword_index()
         pool = max(WEIGHTS.pool, 4 * self.settings.rag_top_k)
         with self.store.reading():
-            only = self.store.ids_dated(*days) if any(days) else None
-            if only is not None and not only:
+            if any(days) and not self.store.ids_dated(*days, limit=1):
                 return []
             dense = self.store.query(qvec, pool, days)
-            sparse = dict(kidx.search(list(query.terms), pool, only))
+            sparse = dict(kidx.search(list(query.terms), pool, days))
             ids = list(dict.fromkeys([i for i, _ in dense] + list(sparse)))
             vectors = self.store.vectors(ids)
             candidates = self.store.passages(ids)

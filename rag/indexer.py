@@ -82,8 +82,9 @@ def run_index(
     if paths is None:
         if not sources_dir.is_dir():
             raise RagError(
-                f"The sources folder {sources_dir} does not exist; create it and put .txt, .md, "
-                ".jsonl or .html files in it, or point RAG_SOURCES_DIR at your folder."
+                f"The sources folder {sources_dir} does not exist; create it and put news files "
+                "(.txt, .md, .jsonl, .html, .pdf, .xml/.rss/.atom) in it, or point RAG_SOURCES_DIR "
+                "at your folder."
             )
         roots = [sources_dir]
     else:

@@ -146,6 +146,11 @@ def line_starts(text: str) -> list[int]:
     return [0] + [m.end() for m in re.finditer(r"\n", text)]
 
 
+def read_with(text: str, title: str) -> str:
+    """What the models see of a passage: the title (when a record has one) gives a snippet its
+    context."""
+    return f"{title}\n{text}" if title and title not in text else text
+
+
 def embed_text(p: Passage) -> str:
-    """What the models see: the title (when a record has one) gives a snippet its context."""
-    return f"{p.title}\n{p.text}" if p.title and p.title not in p.text else p.text
+    return read_with(p.text, p.title)

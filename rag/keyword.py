@@ -1,21 +1,12 @@
-"""BM25 over the passage record, plus the "key terms" of a query.
-
-Hand-written rather than llama-index's BM25Retriever (bm25s): the retriever needs, per
-passage, which query terms matched — to weigh years, numbers and names — which bm25s does
-not expose. The index is derived from the record and cached on disk per record generation.
-"""
+"""Keyword search: index terms, the "key terms" of a query, and BM25 over the record's
+full-text table."""
 
 from __future__ import annotations
 
 import math
-import pickle
 import re
-from collections import Counter
-from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
-from pathlib import Path
-
-from rag.schema import Passage
+from dataclasses import dataclass
+from functools import lru_cache
 
 _WORD = re.compile(r"[^\W_]+(?:[.'’][^\W_]+)*", re.UNICODE)
 STOPWORDS = frozenset(
@@ -28,7 +19,6 @@ STOPWORDS = frozenset(
     what when where which while who whom why will with would you your yours yourself s t said
     says say tell told also according""".split()
 )
-K1, B = 1.2, 0.75
 
 
 @lru_cache(maxsize=1)
@@ -113,73 +103,43 @@ def acronyms(text: str) -> set[str]:
     return {w.lower() for w in words(text) if len(w) >= 2 and w.isupper() and w.isalpha()}
 
 
-@dataclass
+def fts_text(text: str) -> str:
+    """A passage's index terms as the record's full-text table stores them: space-separated, and
+    without apostrophes (SQLite's tokenizer would split "o'neil" in two)."""
+    return " ".join(t.replace("'", "") for t in terms(text))
+
+
 class KeywordIndex:
-    generation: str = ""
-    ids: list[str] = field(default_factory=list)
-    lengths: list[int] = field(default_factory=list)
-    postings: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # term → (doc, tf)
-    avgdl: float = 1.0
+    """BM25 over the record's SQLite FTS5 table (`Store.keyword_search`), and the idf of terms.
 
-    @classmethod
-    def build(cls, passages: list[tuple[str, str]], generation: str) -> KeywordIndex:
-        idx = cls(generation=generation)
-        for doc, (pid, text) in enumerate(passages):
-            toks = terms(text)
-            idx.ids.append(pid)
-            idx.lengths.append(len(toks))
-            for t, tf in Counter(toks).items():
-                idx.postings.setdefault(t, []).append((doc, tf))
-        idx.avgdl = (sum(idx.lengths) / len(idx.lengths)) if idx.lengths else 1.0
-        return idx
+    FTS5 is incremental and lives in the record's own database, so a passage and its terms are
+    written and removed in one transaction: the keyword index can never disagree with the record,
+    and adding a file touches only its passages. Our own terms (stemmed, stop words out) are
+    indexed, so the two retrievers and the features read a question the same way. The idf the
+    features use is computed here, from FTS5's document frequencies, with the usual BM25 formula.
+    """
 
-    @cached_property
-    def doc_of(self) -> dict[str, int]:
-        return {pid: d for d, pid in enumerate(self.ids)}
+    def __init__(self, store, generation: str):
+        self.store, self.generation = store, generation
+        self._df: dict[str, int] = {}
+        self._n: int | None = None
+
+    @property
+    def n(self) -> int:
+        if self._n is None:
+            self._n = self.store.count()
+        return self._n
 
     def idf(self, term: str) -> float:
-        n, df = len(self.ids), len(self.postings.get(term, ()))
-        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+        df = self._df.get(term)
+        if df is None:
+            df = self._df[term] = self.store.doc_frequency(term.replace("'", ""))
+        return math.log(1 + (self.n - df + 0.5) / (df + 0.5))
 
-    def search(self, query_terms: list[str], n: int, only: set[str] | None = None) -> list[tuple[str, float]]:
-        """The n best passages by BM25; with `only`, the best among those ids (a date range)."""
-        allowed = None if only is None else {self.doc_of[p] for p in only if p in self.doc_of}
-        scores: dict[int, float] = {}
-        for t in set(query_terms):
-            plist = self.postings.get(t)
-            if not plist:
-                continue
-            idf = self.idf(t)
-            for doc, tf in plist:
-                if allowed is not None and doc not in allowed:
-                    continue
-                norm = K1 * (1 - B + B * self.lengths[doc] / self.avgdl)
-                scores[doc] = scores.get(doc, 0.0) + idf * tf * (K1 + 1) / (tf + norm)
-        top = sorted(scores.items(), key=lambda kv: -kv[1])[:n]
-        return [(self.ids[d], s) for d, s in top]
-
-    def save(self, path: Path) -> None:
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "wb") as f:
-            pickle.dump((self.generation, self.ids, self.lengths, self.postings, self.avgdl), f,
-                        protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(path)
-
-    @classmethod
-    def load(cls, path: Path, generation: str) -> KeywordIndex | None:
-        """The cached index if it was built for this generation of the record, else None.
-        (pickle is fine here: the file is written by this program inside the user's index.)"""
-        try:
-            with open(path, "rb") as f:
-                gen, ids, lengths, postings, avgdl = pickle.load(f)
-        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError):
-            return None
-        if gen != generation:
-            return None
-        return cls(gen, ids, lengths, postings, avgdl)
-
-
-def keyword_index_for(passages: list[Passage], generation: str) -> KeywordIndex:
-    from rag.ingest import embed_text
-
-    return KeywordIndex.build([(p.id, embed_text(p)) for p in passages], generation)
+    def search(self, query_terms: list[str], n: int,
+               days: tuple[str, str] = ("", "")) -> list[tuple[str, float]]:
+        """The n best passages by BM25 (dated within `days` when given), best first."""
+        wanted = list(dict.fromkeys(t.replace("'", "") for t in query_terms if t.replace("'", "")))
+        if not wanted or n <= 0:
+            return []
+        return self.store.keyword_search(wanted, n, days)

@@ -24,6 +24,8 @@ import numpy as np
 
 from rag.dates import date_key
 from rag.errors import IndexLockedError, IndexMismatchError, RagError
+from rag.ingest import embed_text, read_with
+from rag.keyword import fts_text
 from rag.schema import Passage
 
 COLLECTION = "passages"
@@ -41,7 +43,13 @@ CREATE TABLE IF NOT EXISTS passages ({_COLUMN_DEFS});
 CREATE UNIQUE INDEX IF NOT EXISTS passages_id ON passages(id);
 CREATE INDEX IF NOT EXISTS passages_source ON passages(source);
 CREATE INDEX IF NOT EXISTS passages_hash ON passages(hash);
+CREATE INDEX IF NOT EXISTS passages_date ON passages(date);
+CREATE VIRTUAL TABLE IF NOT EXISTS keywords USING fts5(terms, content='',
+    tokenize='unicode61 remove_diacritics 0');
+CREATE VIRTUAL TABLE IF NOT EXISTS keywords_vocab USING fts5vocab(keywords, row);
 """
+# The keyword table of a record written before it existed is filled once, from the passages.
+KEYWORDS_VERSION = "1"
 
 
 def _acquire(path: Path, exclusive: bool, deadline: float) -> int:
@@ -119,6 +127,7 @@ class Store:
             try:
                 db = sqlite3.connect(path, check_same_thread=False, timeout=self.lock_timeout)
                 db.executescript(_SCHEMA)
+                _fill_keywords(db)
             except sqlite3.DatabaseError:
                 raise RagError(
                     f"The index at {self.dir} is damaged; run `rag index --rebuild` to rebuild "
@@ -176,15 +185,42 @@ class Store:
                 out.update(dict(self.db.execute(q, chunk).fetchall()))
         return out
 
-    def ids_dated(self, since: str, until: str) -> set[str]:
-        """Ids of the passages dated within [since, until] (either may be "": open)."""
+    def ids_dated(self, since: str, until: str, limit: int | None = None) -> set[str]:
+        """Ids of the passages dated within [since, until] (either may be "": open), at most limit."""
         q, args = "SELECT id FROM passages WHERE date != ''", []
         if since:
             q, args = q + " AND date >= ?", [*args, since]
         if until:
             q, args = q + " AND date <= ?", [*args, until]
+        if limit is not None:
+            q, args = q + " LIMIT ?", [*args, limit]
         with self._mutex:
             return {r[0] for r in self.db.execute(q, args)}
+
+    def doc_frequency(self, term: str) -> int:
+        """In how many passages a (stemmed) term occurs."""
+        with self._mutex:
+            row = self.db.execute("SELECT doc FROM keywords_vocab WHERE term = ?", (term,)).fetchone()
+        return row[0] if row else 0
+
+    def keyword_search(self, words: Sequence[str], n: int, days: tuple[str, str] = ("", "")
+                       ) -> list[tuple[str, float]]:
+        """(id, BM25 score) of the n best passages holding any of the terms, dated within `days`
+        (since, until; "" is open) when either is given: the range is part of the query."""
+        match = " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
+        q = ("SELECT p.id, -bm25(keywords) AS score FROM keywords "
+             "JOIN passages p ON p.rowid = keywords.rowid WHERE keywords MATCH ?")
+        args: list = [match]
+        since, until = days
+        if since or until:
+            q += " AND p.date != ''"
+        if since:
+            q, args = q + " AND p.date >= ?", [*args, since]
+        if until:
+            q, args = q + " AND p.date <= ?", [*args, until]
+        with self._mutex:
+            rows = self.db.execute(q + " ORDER BY score DESC LIMIT ?", [*args, n]).fetchall()
+        return [(pid, float(score)) for pid, score in rows]
 
     def count(self) -> int:
         with self._mutex:
@@ -287,14 +323,17 @@ class Store:
                 )
             db, now = self.db, time.time()
             with db:
-                for b in range(0, len(delete_ids), 500):
-                    chunk = list(delete_ids[b : b + 500])
-                    db.execute(f"DELETE FROM passages WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+                # A passage written again (an id already there) is removed first, with its terms.
+                _delete_passages(db, [*delete_ids, *(p.id for p, _ in upsert)])
+                rowid = db.execute("SELECT COALESCE(MAX(rowid), 0) FROM passages").fetchone()[0]
+                rows = [(rowid + i, p) for i, (p, _) in enumerate(upsert, start=1)]
                 db.executemany(
-                    f"INSERT OR REPLACE INTO passages ({', '.join(_PASSAGE_COLS)}) "
-                    f"VALUES ({', '.join('?' * len(_PASSAGE_COLS))})",
-                    [tuple(getattr(p, c) for c in _PASSAGE_COLS) for p, _ in upsert],
+                    f"INSERT INTO passages (rowid, {', '.join(_PASSAGE_COLS)}) "
+                    f"VALUES (?, {', '.join('?' * len(_PASSAGE_COLS))})",
+                    [(r, *(getattr(p, c) for c in _PASSAGE_COLS)) for r, p in rows],
                 )
+                db.executemany("INSERT INTO keywords (rowid, terms) VALUES (?, ?)",
+                               [(r, fts_text(embed_text(p))) for r, p in rows])
                 db.executemany("DELETE FROM files WHERE source=?", [(s,) for s in drop_files])
                 db.executemany(
                     "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
@@ -331,6 +370,30 @@ class Store:
                 SharedSystemClient.clear_system_cache()
             self._client = self._collection = None
             self._generation_seen = None
+
+
+def _delete_passages(db: sqlite3.Connection, ids: Sequence[str]) -> None:
+    """Delete passages and their terms (a contentless FTS5 table forgets a row only when told the
+    terms it was given, so they are recomputed from the passage)."""
+    for b in range(0, len(ids), 500):
+        chunk = list(ids[b : b + 500])
+        marks = ",".join("?" * len(chunk))
+        rows = db.execute(f"SELECT rowid, text, title FROM passages WHERE id IN ({marks})", chunk).fetchall()
+        db.executemany("INSERT INTO keywords (keywords, rowid, terms) VALUES ('delete', ?, ?)",
+                       [(r, fts_text(read_with(text, title))) for r, text, title in rows])
+        db.executemany("DELETE FROM passages WHERE rowid = ?", [(r,) for r, _, _ in rows])
+
+
+def _fill_keywords(db: sqlite3.Connection) -> None:
+    row = db.execute("SELECT value FROM meta WHERE key = 'keywords'").fetchone()
+    if row and row[0] == KEYWORDS_VERSION:
+        return
+    with db:
+        db.execute("INSERT INTO keywords (keywords) VALUES ('delete-all')")
+        rows = db.execute("SELECT rowid, text, title FROM passages").fetchall()
+        db.executemany("INSERT INTO keywords (rowid, terms) VALUES (?, ?)",
+                       [(r, fts_text(read_with(text, title))) for r, text, title in rows])
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('keywords', ?)", (KEYWORDS_VERSION,))
 
 
 def _date_filter(since: str, until: str) -> dict | None:

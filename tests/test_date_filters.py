@@ -87,7 +87,7 @@ def test_the_range_is_applied_inside_both_retrievers(library):
 
     # Filtered, each retriever's own candidates are the range's passages.
     assert {i for i, _ in engine.store.query(qvec, WEIGHTS.pool, ("2024-01-01", ""))} == recent_ids
-    sparse = engine.keyword_index().search(list(q.terms), WEIGHTS.pool, recent_ids)
+    sparse = engine.keyword_index().search(list(q.terms), WEIGHTS.pool, ("2024-01-01", ""))
     assert {i for i, _ in sparse} == recent_ids
 
     hits = rag.search(QUERY, k=10, since="2024-01-01")
@@ -152,18 +152,18 @@ def test_undated_passages_are_left_out_of_any_range_and_a_reversed_range_is_refu
         "'2024-02-30' is not a date; use YYYY-MM-DD."), str(info.value)
 
 
-def test_keyword_index_searches_only_the_ids_it_is_given(library):
+def test_keyword_search_within_a_range_keeps_the_scores_of_the_whole_library(library):
     kidx = library.keyword_index()
     query_terms = terms(QUERY)
     everything = kidx.search(query_terms, 1000)
     assert len(everything) > 10
-    only = {pid for pid, _ in everything[-3:]}  # the weakest three
-    got = kidx.search(query_terms, 5, only)
-    assert {pid for pid, _ in got} == only
+    recent = library.store.ids_dated("2024-01-01", "")
+    got = kidx.search(query_terms, 5, ("2024-01-01", ""))
+    assert {pid for pid, _ in got} == recent
     assert [s for _, s in got] == sorted((s for _, s in got), reverse=True)
-    assert dict(got) == {pid: s for pid, s in everything if pid in only}  # same scores, fewer docs
-    assert kidx.search(query_terms, 5, set()) == []
-    assert kidx.search(query_terms, 5, {"no-such-id"}) == []
+    assert dict(got) == {pid: s for pid, s in everything if pid in recent}  # same scores, fewer docs
+    assert kidx.search(query_terms, 5, ("2030-01-01", "")) == []
+    assert kidx.search([], 5) == []
 
 
 def test_date_range_on_the_command_line(library, env):
