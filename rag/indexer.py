@@ -148,16 +148,17 @@ def run_index(
             report.files[s] = "removed"
         report.removed = len(gone)
 
-        # Reconcile with Chroma: vectors the record does not know are orphans of a run that
-        # died before its record commit; record passages missing in Chroma are re-embedded.
-        record_ids = store.all_ids()
-        chroma_ids = store.chroma_ids()
-        delete_ids |= chroma_ids - record_ids
+        # Reconcile with Chroma when a run died between its Chroma and record commits: vectors
+        # the record does not know are orphans; record passages missing in Chroma are re-embedded.
         adding = {p.id for p in to_add}
-        to_add.extend(p for p in store.passages(sorted(record_ids - chroma_ids - delete_ids))
-                       if p.id not in adding)
+        if store.needs_reconcile():
+            record_ids = store.all_ids()
+            chroma_ids = store.chroma_ids()
+            delete_ids |= chroma_ids - record_ids
+            to_add.extend(p for p in store.passages(sorted(record_ids - chroma_ids - delete_ids))
+                           if p.id not in adding)
 
-        vectors, report.embedded = _vectors_for(to_add, store, model, chroma_ids, progress)
+        vectors, report.embedded = _vectors_for(to_add, store, model, progress)
         if to_add or delete_ids or file_rows or gone:
             store.commit(
                 upsert=[(p, vectors[p.id]) for p in to_add],
@@ -181,13 +182,11 @@ def _vectors_for(
     passages: list[Passage],
     store: Store,
     model: Embedder,
-    chroma_ids: set[str],
     progress: ProgressFn | None,
 ) -> tuple[dict[str, np.ndarray], int]:
-    """Vectors for passages to add, reused from Chroma when the same text is indexed already,
-    else embedded; and how many were embedded."""
+    """Vectors for passages to add, reused from Chroma when the same text is indexed already
+    (and its vector is there), else embedded; and how many were embedded."""
     donors = store.ids_by_hash([p.hash for p in passages])
-    donors = {h: pid for h, pid in donors.items() if pid in chroma_ids}
     reused = store.vectors(sorted(set(donors.values())))
     out: dict[str, np.ndarray] = {}
     fresh = []

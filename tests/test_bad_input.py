@@ -79,8 +79,8 @@ def test_nothing_indexed_yet_is_said_not_abstained(env, sources):
     r = run_cli("ask", "What did Rubio propose?", env=env)
     last = r.stderr.splitlines()[-1] + "\n"  # after the one-off model export notice, if any
     assert r.returncode == 1 and _one_sentence(last)
-    assert last.startswith(f"error: Nothing is indexed yet: put .txt, .md, .jsonl or .html files in "
-                               f"{sources}")
+    assert last.startswith("error: Nothing is indexed yet: put news files (.txt, .md, .html, .pdf, feeds, "
+                           f"...) in {sources}")
     shutil.copy(SEED, sources / SEED.name)
     assert run_cli("ask", "What did Rubio propose?", env=env).returncode == 0  # indexed lazily
 

@@ -84,14 +84,20 @@ def test_orphans_and_missing_vectors_are_reconciled(engine, seeded):
 
     engine.index()
     col = engine.store.collection
-    col.upsert(ids=["orphan-id"], embeddings=[np.ones(engine.embedder.dim).tolist()],
-               metadatas=[{"source": "ghost.txt"}])
+    vector = np.ones(engine.embedder.dim).tolist()
+    col.upsert(ids=["orphan-id"], embeddings=[vector], metadatas=[{"source": "ghost.txt"}])
+    assert engine.index().embedded == 0  # the counts differ: found and deleted
+    assert "orphan-id" not in set(col.get(include=[])["ids"])
+    # Counts that agree by chance: the commit's own mark says it died half-way.
+    col.upsert(ids=["orphan-id"], embeddings=[vector], metadatas=[{"source": "ghost.txt"}])
     victim = engine.search("Rubio", k=1)[0]
     col.delete(ids=[victim.id])
+    engine.store._set_meta({"chroma_pending": "1"})
     report = engine.index()
     assert report.embedded == 1
     ids = set(col.get(include=[])["ids"])
     assert "orphan-id" not in ids and victim.id in ids and len(ids) == 12
+    assert engine.store.meta("chroma_pending") == "0"
 
 
 def test_indexing_given_paths_only_touches_them(engine, seeded, tmp_path):

@@ -264,44 +264,62 @@ class Store:
     ) -> None:
         """Write one indexing run to Chroma, then to the record, under the commit lock.
 
-        Chroma first: if we die in between, the record still describes the old state and the
-        next run's reconciliation (ids in Chroma but not in the record) cleans up.
+        Chroma first: if we die in between, the record still describes the old state, and says
+        that a commit was under way, so the next run reconciles the two (ids in Chroma but not in
+        the record are deleted, passages missing in Chroma are embedded again).
         """
         with self.committing(), self._mutex:
-            col = self.collection
-            for b in range(0, len(delete_ids), CHROMA_BATCH):
-                col.delete(ids=list(delete_ids[b : b + CHROMA_BATCH]))
-            for b in range(0, len(upsert), CHROMA_BATCH):
-                chunk = upsert[b : b + CHROMA_BATCH]
-                col.upsert(
-                    ids=[p.id for p, _ in chunk],
-                    embeddings=np.stack([v for _, v in chunk]),
-                    metadatas=[_flat_meta(p) for p, _ in chunk],
-                )
-            db, now = self.db, time.time()
-            with db:
-                # A passage written again (an id already there) is removed first, with its terms.
-                _delete_passages(db, [*delete_ids, *(p.id for p, _ in upsert)])
-                rowid = db.execute("SELECT COALESCE(MAX(rowid), 0) FROM passages").fetchone()[0]
-                rows = [(rowid + i, p) for i, (p, _) in enumerate(upsert, start=1)]
-                db.executemany(
-                    f"INSERT INTO passages (rowid, {', '.join(_PASSAGE_COLS)}) "
-                    f"VALUES (?, {', '.join('?' * len(_PASSAGE_COLS))})",
-                    [(r, *(getattr(p, c) for c in _PASSAGE_COLS)) for r, p in rows],
-                )
-                db.executemany("INSERT INTO keywords (rowid, terms) VALUES (?, ?)",
-                               [(r, fts_text(embed_text(p))) for r, p in rows])
-                db.executemany("DELETE FROM files WHERE source=?", [(s,) for s in drop_files])
-                db.executemany(
-                    "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
-                    [(s, h, size, mtime, now) for s, (h, size, mtime) in files.items()],
-                )
-                gen = uuid.uuid4().hex
-                for k, v in (("generation", gen), ("embed_model", model[0]), ("embed_dim", model[1]),
-                             ("indexed_at", now), ("parser", parser)):
-                    if v is not None:
-                        db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (k, str(v)))
-            self._generation_seen = gen
+            self._set_meta({"chroma_pending": "1"})
+            self._write_chroma(upsert, delete_ids)
+            now = time.time()
+            rows = {s: (h, size, mtime, now) for s, (h, size, mtime) in files.items()}
+            meta = {"embed_model": model[0], "embed_dim": model[1], "indexed_at": now, "parser": parser}
+            self._write_record([p for p, _ in upsert], delete_ids, rows, drop_files, meta)
+
+    def needs_reconcile(self) -> bool:
+        """Whether Chroma may disagree with the record: a commit died half-way, or the counts differ
+        (cheap checks, so a run that adds one file to a large index stays cheap)."""
+        return self.meta("chroma_pending") == "1" or self.collection.count() != self.count()
+
+    def _write_chroma(self, upsert: list[tuple[Passage, np.ndarray]], delete_ids: Sequence[str]) -> None:
+        col = self.collection
+        for b in range(0, len(delete_ids), CHROMA_BATCH):
+            col.delete(ids=list(delete_ids[b : b + CHROMA_BATCH]))
+        for b in range(0, len(upsert), CHROMA_BATCH):
+            chunk = upsert[b : b + CHROMA_BATCH]
+            col.upsert(ids=[p.id for p, _ in chunk], embeddings=np.stack([v for _, v in chunk]),
+                       **self._chroma_fields([p for p, _ in chunk]))
+
+    def _chroma_fields(self, passages: list[Passage]) -> dict:
+        """What Chroma keeps beside a vector: here, what its filters need (the record has the rest)."""
+        return {"metadatas": [_flat_meta(p) for p in passages]}
+
+    def _set_meta(self, values: dict) -> None:
+        with self.db as db:
+            _put_meta(db, values)
+
+    def _write_record(self, passages: list[Passage], delete_ids: Sequence[str],
+                      files: dict[str, tuple[str, int, float, float]], drop_files: Sequence[str],
+                      meta: dict) -> None:
+        """One transaction: passages with their terms, files, and a new generation."""
+        with self.db as db:
+            # A passage written again (an id already there) is removed first, with its terms.
+            _delete_passages(db, [*delete_ids, *(p.id for p in passages)])
+            rowid = db.execute("SELECT COALESCE(MAX(rowid), 0) FROM passages").fetchone()[0]
+            rows = [(rowid + i, p) for i, p in enumerate(passages, start=1)]
+            db.executemany(
+                f"INSERT INTO passages (rowid, {', '.join(_PASSAGE_COLS)}) "
+                f"VALUES (?, {', '.join('?' * len(_PASSAGE_COLS))})",
+                [(r, *(getattr(p, c) for c in _PASSAGE_COLS)) for r, p in rows],
+            )
+            db.executemany("INSERT INTO keywords (rowid, terms) VALUES (?, ?)",
+                           [(r, fts_text(embed_text(p))) for r, p in rows])
+            db.executemany("DELETE FROM files WHERE source=?", [(s,) for s in drop_files])
+            db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
+                           [(s, *row) for s, row in files.items()])
+            gen = uuid.uuid4().hex
+            _put_meta(db, {**meta, "generation": gen, "chroma_pending": "0"})
+        self._generation_seen = gen
 
     def wipe(self) -> None:
         """Drop everything (for --rebuild); the sources on disk are untouched."""
@@ -327,6 +345,12 @@ class Store:
                 SharedSystemClient.clear_system_cache()
             self._client = self._collection = None
             self._generation_seen = None
+
+
+def _put_meta(db: sqlite3.Connection, values: dict) -> None:
+    """Within the caller's transaction; None values are left as they are."""
+    db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                   [(k, str(v)) for k, v in values.items() if v is not None])
 
 
 def _delete_passages(db: sqlite3.Connection, ids: Sequence[str]) -> None:
