@@ -56,6 +56,13 @@ class Settings(BaseSettings):
     rag_min_relevance: float = Field(0.45, ge=0.0, le=1.0)
     rag_max_file_mb: float = Field(20.0, gt=0)
     rag_lock_timeout: float = Field(30.0, ge=0)
+    # Server mode: a Chroma server (`chroma run`, or Chroma's distributed deployment) holds the
+    # index that every instance shares; RAG_READ_ONLY replicas answer and never write.
+    rag_chroma_url: str | None = Field(None, pattern=r"^https?://[^/\s]+/?$")
+    rag_chroma_token: SecretStr | None = None
+    rag_chroma_headers: SecretStr | None = None  # JSON object of extra HTTP headers
+    rag_chroma_collection: str = Field("rag", pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{1,40}$")
+    rag_read_only: bool = False
     # URLs (`rag add URL`, feeds): private, loopback and link-local addresses are refused unless
     # "true", or unless listed here as addresses/networks ("10.0.0.0/8,192.168.1.20").
     rag_allow_private_urls: str = "false"
@@ -87,6 +94,27 @@ class Settings(BaseSettings):
     @property
     def model_cache_dir(self) -> Path:
         return _resolve(self.rag_model_cache_dir) if self.rag_model_cache_dir else self.index_dir / "models"
+
+    @property
+    def chroma_headers(self) -> dict[str, str]:
+        """HTTP headers for the Chroma server: RAG_CHROMA_HEADERS, and the token as a Bearer."""
+        import json
+
+        from rag.errors import RagError
+
+        headers: dict[str, str] = {}
+        if self.rag_chroma_headers:
+            try:
+                raw = json.loads(self.rag_chroma_headers.get_secret_value())
+                if not isinstance(raw, dict):
+                    raise ValueError
+                headers = {str(k): str(v) for k, v in raw.items()}
+            except ValueError:
+                raise RagError('RAG_CHROMA_HEADERS must be a JSON object, e.g. {"X-Tenant": "news"}.'
+                               ) from None
+        if self.rag_chroma_token:
+            headers["Authorization"] = f"Bearer {self.rag_chroma_token.get_secret_value()}"
+        return headers
 
     @property
     def llm_enabled(self) -> bool:

@@ -21,7 +21,7 @@ from rag.query import Query, analyse
 from rag.retrieve import WEIGHTS, Scored, combine, features, relevant
 from rag.schema import Answer, IndexReport, Passage
 from rag.sources import FileResult, set_aside, stage_files
-from rag.store import Store
+from rag.store import open_store
 
 MAX_QUESTION_CHARS = 4000
 
@@ -33,7 +33,7 @@ def _ms(t0: float) -> float:
 class Engine:
     def __init__(self, settings: Settings | None = None):
         self.settings = settings or get_settings()
-        self.store = Store(self.settings.index_dir, self.settings.rag_lock_timeout)
+        self.store = open_store(self.settings)
         self._embedder: Embedder | None = None
         self._kidx: KeywordIndex | None = None
         self._llm: LLM | None = None
@@ -72,6 +72,7 @@ class Engine:
         rebuild: bool = False,
         progress: ProgressFn | None = None,
     ) -> IndexReport:
+        self.check_writable()
         s = self.settings
         report = run_index(
             self.store, lambda: self.embedder, model_key(s.rag_embed_model), s.sources_dir,
@@ -86,6 +87,7 @@ class Engine:
         progress: ProgressFn | None = None,
     ) -> tuple[list[FileResult], IndexReport | None]:
         """Store acceptable (path, original name) files in the sources folder and index them."""
+        self.check_writable()
         s = self.settings
         results, stored = stage_files(files, s.sources_dir, self.store.files(),
                                       max_bytes=int(s.rag_max_file_mb * 1e6), budget=s.rag_chunk_tokens)
@@ -116,6 +118,7 @@ class Engine:
         them. A URL added before is fetched again, conditionally, and updated when it changed."""
         from rag.urls import add_urls
 
+        self.check_writable()
         return add_urls(self, urls, progress)
 
     def remove_sources(
@@ -123,16 +126,27 @@ class Engine:
     ) -> tuple[list[FileResult], IndexReport | None]:
         """Move indexed sources out of the sources folder (into <index>/removed) and drop their
         passages from the index."""
+        self.check_writable()
         s = self.settings
         results, vacated = set_aside(names, s.sources_dir, s.index_dir / "removed", self.store.files())
         if not vacated:
             return results, None
         return results, self.index(vacated, progress=progress)
 
+    def check_writable(self) -> None:
+        if self.settings.rag_read_only:
+            raise RagError("This instance is read-only (RAG_READ_ONLY=true): it answers from the shared "
+                           "index; index, add and remove on the writer.")
+
     def ensure_index(self) -> int:
-        """Passages in the index; an empty index is built from the sources first."""
+        """Passages in the index; an empty index is built from the sources first (a read-only
+        instance only catches up with the server)."""
+        self.store.sync()
         n = self.store.count()
-        if n == 0 or (self.store.meta("parser") != PARSER_VERSION and self.settings.sources_dir.is_dir()):
+        if self.settings.rag_read_only:
+            if n == 0:
+                raise RagError("Nothing is indexed in the shared index yet; index on the writer first.")
+        elif n == 0 or (self.store.meta("parser") != PARSER_VERSION and self.settings.sources_dir.is_dir()):
             # Empty, or parsed by older loaders (then only parsing is redone; vectors are reused).
             return self.index().passages
         self.store.check_model(model_key(self.settings.rag_embed_model))
@@ -280,6 +294,7 @@ class Engine:
 
     def library(self) -> list[dict]:
         """Every indexed file: source, passages, indexed_at (epoch seconds)."""
+        self.store.sync()
         return [{"source": src, "passages": n, "indexed_at": t} for src, n, t in self.store.file_rows()]
 
     def status(self) -> dict:

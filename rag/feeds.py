@@ -71,6 +71,7 @@ def subscribe(engine: Engine, url: str) -> Feed:
     unless the URL itself is not acceptable."""
     from rag.fetch import parse_allow
 
+    engine.check_writable()
     url = url.strip()
     feeds = load(engine)
     if any(f.url == url for f in feeds):
@@ -106,6 +107,7 @@ def unsubscribe(engine: Engine, url: str, purge: bool = False) -> Feed:
 
 def update(engine: Engine, urls: list[str] | None = None) -> list[Feed]:
     """Fetch subscribed feeds (all, or those of `urls`) and index their new entries."""
+    engine.check_writable()
     with _update_lock:
         feeds = load(engine)
         chosen = [f for f in feeds if urls is None or f.url in urls]

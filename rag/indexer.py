@@ -94,6 +94,7 @@ def run_index(
     scopes = ["" if r.resolve() == sources_dir.resolve() else source_name(r, sources_dir) for r in roots]
 
     with store.writer():
+        store.sync(force=True)  # server mode: the mirror is what this run compares against
         if rebuild:
             store.wipe()
         store.check_model(model_key)

@@ -251,6 +251,9 @@ class Store:
     def chroma_ids(self) -> set[str]:
         return set(self.collection.get(include=[])["ids"])
 
+    def sync(self, force: bool = False) -> None:
+        """The record is the truth here: nothing to catch up with (see ServerStore)."""
+
     # ---- writing -----------------------------------------------------------------------
     def commit(
         self,
