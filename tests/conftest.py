@@ -22,10 +22,31 @@ def model_cache(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("models")
 
 
+def pytest_generate_tests(metafunc):
+    """Tests marked `both_stores` run twice: on the embedded store, and on a real Chroma server."""
+    if metafunc.definition.get_closest_marker("both_stores"):
+        metafunc.parametrize("store_mode", ["embedded", "server"], indirect=True)
+
+
 @pytest.fixture
-def env(tmp_path, model_cache, monkeypatch) -> dict[str, str]:
-    """Environment pointing rag at fresh folders; applied to this process and usable for
-    subprocesses."""
+def store_mode(request) -> str:
+    return getattr(request, "param", "embedded")
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    """`chroma run` (the CLI that ships with chromadb) on a free loopback port, for the session."""
+    from tests.chroma_server import ChromaServer
+
+    with ChromaServer(tmp_path_factory.mktemp("chroma-server")) as server:
+        yield server
+
+
+@pytest.fixture
+def env(request, tmp_path, model_cache, monkeypatch, store_mode) -> dict[str, str]:
+    """Environment pointing rag at fresh folders (and, for `both_stores` tests in server mode, at
+    a collection of its own on the session's Chroma server); applied to this process and usable
+    for subprocesses."""
     sources, index = tmp_path / "sources", tmp_path / "index"
     sources.mkdir()
     values = {
@@ -34,7 +55,13 @@ def env(tmp_path, model_cache, monkeypatch) -> dict[str, str]:
         "RAG_MODEL_CACHE_DIR": str(model_cache),
         "RAG_HOME": str(tmp_path),  # no .env of the developer's leaks in
     }
-    for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "RAG_EMBED_MODEL", "RAG_TOP_K"):
+    if store_mode == "server":
+        import uuid
+
+        values["RAG_CHROMA_URL"] = request.getfixturevalue("chroma_server").url
+        values["RAG_CHROMA_COLLECTION"] = f"t{uuid.uuid4().hex[:12]}"
+    for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "RAG_EMBED_MODEL", "RAG_TOP_K", "RAG_CHROMA_URL",
+              "RAG_READ_ONLY"):
         monkeypatch.delenv(k, raising=False)
     for k, v in values.items():
         monkeypatch.setenv(k, v)

@@ -9,6 +9,7 @@ from rag.extractive import ABSTAIN
 from tests.conftest import SEED
 
 
+@pytest.mark.both_stores
 def test_rubio_answer_cites_line_5_and_names_the_strategy(seeded):
     answer = rag.ask("What did Rubio propose?")  # first call builds the index lazily
     assert isinstance(answer, rag.Answer)
@@ -24,6 +25,7 @@ def test_rubio_answer_cites_line_5_and_names_the_strategy(seeded):
     assert answer.usage["prompt_tokens"] == 0 and answer.usage["cost_usd"] == 0.0
 
 
+@pytest.mark.both_stores
 def test_every_marker_maps_to_a_citation_whose_quote_is_in_its_passage(seeded):
     import re
 
@@ -38,11 +40,13 @@ def test_every_marker_maps_to_a_citation_whose_quote_is_in_its_passage(seeded):
             assert c.text in SEED.read_text(encoding="utf-8")
 
 
+@pytest.mark.both_stores
 def test_unanswerable_question_abstains_without_citations(seeded):
     a = rag.ask("What is the GDP of Brazil?")
     assert a.abstained and a.text == ABSTAIN and a.citations == []
 
 
+@pytest.mark.both_stores
 def test_search_returns_ranked_passages_with_provenance(seeded):
     hits = rag.search("Shoigu met Xi Jinping in Beijing", k=3)
     assert len(hits) == 3 and all(isinstance(h, rag.Passage) for h in hits)
@@ -50,6 +54,7 @@ def test_search_returns_ranked_passages_with_provenance(seeded):
     assert hits[0].score >= hits[1].score >= hits[2].score
 
 
+@pytest.mark.both_stores
 def test_index_reports_counts(seeded):
     report = rag.index()
     assert isinstance(report, rag.IndexReport)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
+
 from tests.conftest import DATA, SEED, run_cli
 
 
@@ -12,6 +14,7 @@ def _chroma_count(engine) -> int:
     return engine.store.collection.count()
 
 
+@pytest.mark.both_stores
 def test_first_index_embeds_everything_and_second_embeds_nothing(engine, seeded):
     first = engine.index()
     assert (first.added, first.updated, first.removed, first.unchanged) == (1, 0, 0, 0)
@@ -21,6 +24,7 @@ def test_first_index_embeds_everything_and_second_embeds_nothing(engine, seeded)
     assert again.passages == 12 == _chroma_count(engine)
 
 
+@pytest.mark.both_stores
 def test_changing_one_line_embeds_one_passage(engine, seeded):
     engine.index()
     f = seeded / SEED.name
@@ -34,6 +38,7 @@ def test_changing_one_line_embeds_one_passage(engine, seeded):
     assert hit.line == 3 and "2025" in hit.text
 
 
+@pytest.mark.both_stores
 def test_moved_lines_keep_their_vectors(engine, seeded):
     engine.index()
     f = seeded / SEED.name
@@ -46,6 +51,7 @@ def test_moved_lines_keep_their_vectors(engine, seeded):
     assert rubio.line == 6  # provenance follows the move
 
 
+@pytest.mark.both_stores
 def test_deleted_file_is_removed_from_both_stores(engine, seeded):
     shutil.copy(DATA / "news" / "economy.txt", seeded / "economy.txt")
     assert engine.index().passages == 12 + 24
@@ -56,6 +62,7 @@ def test_deleted_file_is_removed_from_both_stores(engine, seeded):
     assert all(p.source == SEED.name for p in engine.search("Federal Reserve interest rates", k=10))
 
 
+@pytest.mark.both_stores
 def test_second_process_sees_the_same_index(engine, seeded, env):
     engine.index()
     out = run_cli("index", "--json", env=env)
@@ -71,6 +78,7 @@ def test_second_process_sees_the_same_index(engine, seeded, env):
     assert _chroma_count(engine) == 14 == engine.store.count()
 
 
+@pytest.mark.both_stores
 def test_rebuild_starts_from_scratch(engine, seeded):
     engine.index()
     report = engine.index(rebuild=True)
@@ -78,6 +86,7 @@ def test_rebuild_starts_from_scratch(engine, seeded):
     assert _chroma_count(engine) == 12
 
 
+@pytest.mark.both_stores
 def test_orphans_and_missing_vectors_are_reconciled(engine, seeded):
     """A run that died between the Chroma write and the record commit heals next time."""
     import numpy as np
@@ -100,6 +109,7 @@ def test_orphans_and_missing_vectors_are_reconciled(engine, seeded):
     assert engine.store.meta("chroma_pending") == "0"
 
 
+@pytest.mark.both_stores
 def test_indexing_given_paths_only_touches_them(engine, seeded, tmp_path):
     engine.index()
     outside = tmp_path / "elsewhere"

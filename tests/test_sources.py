@@ -37,6 +37,7 @@ def test_upload_named_to_escape_lands_inside_the_sources_folder(env, sources, tm
     assert report.passages == 1 and rag.ask("What did Lyon open?").citations[0].source == "escaped.txt"
 
 
+@pytest.mark.both_stores
 def test_add_sources_statuses_and_nothing_indexed_is_lost(seeded, tmp_path):
     engine = rag.get_engine()
     engine.index()
@@ -77,6 +78,7 @@ def test_rag_add_cli(env, sources, tmp_path):
     assert again.returncode == 1 and json.loads(again.stdout)["files"][0]["status"] == "rejected"
 
 
+@pytest.mark.both_stores
 def test_removed_sources_leave_the_index_and_are_moved_aside(seeded, tmp_path):
     engine = rag.get_engine()
     (seeded / "sub").mkdir()

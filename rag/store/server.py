@@ -120,6 +120,7 @@ class ServerStore(Store):
             self.collection  # noqa: B018 - connects
             server = self._server_meta()
             if server.get("epoch") != self.meta("epoch"):
+                self._open_chroma()  # a rebuilt index is new collections under the same names
                 self._refill(server)
                 return
             seq = int(self.meta("log_seq", "0") or 0)
