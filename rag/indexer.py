@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag import origins
+from rag import faults, origins
 from rag.embed import Embedder
 from rag.errors import RagError
 from rag.ingest import SourceError, embed_text, file_hash
@@ -127,6 +127,7 @@ def run_index(
                     report.files[source] = "unchanged"
                     continue
                 loaded = parse_source(data, path.suffix, source, budget, origins.url_of(links, source))
+                faults.point("parse")
             except SourceError as exc:
                 kept = " (its earlier passages are kept)" if source in known else ""
                 report.warnings.append(str(exc).rstrip(".") + kept + ".")
@@ -202,6 +203,7 @@ def _vectors_for(
     def tick(n: int) -> None:
         nonlocal done
         done += n
+        faults.point("embed")
         if progress:
             progress("embed", done, len(fresh))
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag import faults
 from rag.dates import date_key
 from rag.errors import IndexMismatchError, RagError
 from rag.ingest import embed_text, read_with
@@ -274,7 +275,7 @@ class Store:
         with self.committing(), self._mutex:
             self._set_meta({"chroma_pending": "1"})
             self._write_chroma(upsert, delete_ids)
-            now = time.time()
+            now = round(time.time(), 3)  # as Chroma metadata gives it back
             rows = {s: (h, size, mtime, now) for s, (h, size, mtime) in files.items()}
             meta = {"embed_model": model[0], "embed_dim": model[1], "indexed_at": now, "parser": parser}
             self._write_record([p for p, _ in upsert], delete_ids, rows, drop_files, meta)
@@ -288,10 +289,12 @@ class Store:
         col = self.collection
         for b in range(0, len(delete_ids), CHROMA_BATCH):
             col.delete(ids=list(delete_ids[b : b + CHROMA_BATCH]))
+            faults.point("chroma")
         for b in range(0, len(upsert), CHROMA_BATCH):
             chunk = upsert[b : b + CHROMA_BATCH]
             col.upsert(ids=[p.id for p, _ in chunk], embeddings=np.stack([v for _, v in chunk]),
                        **self._chroma_fields([p for p, _ in chunk]))
+            faults.point("chroma")
 
     def _chroma_fields(self, passages: list[Passage]) -> dict:
         """What Chroma keeps beside a vector: here, what its filters need (the record has the rest)."""
@@ -315,8 +318,10 @@ class Store:
                 f"VALUES (?, {', '.join('?' * len(_PASSAGE_COLS))})",
                 [(r, *(getattr(p, c) for c in _PASSAGE_COLS)) for r, p in rows],
             )
+            faults.point("record")
             db.executemany("INSERT INTO keywords (rowid, terms) VALUES (?, ?)",
                            [(r, fts_text(embed_text(p))) for r, p in rows])
+            faults.point("keywords")
             db.executemany("DELETE FROM files WHERE source=?", [(s,) for s in drop_files])
             db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
                            [(s, *row) for s, row in files.items()])

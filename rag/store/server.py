@@ -8,9 +8,10 @@ Each instance keeps the record in its index folder as a *mirror* of the server: 
 tables (with the keyword index) that the embedded mode treats as its truth. An empty mirror is
 filled from the collections; after that, the change log brings it up to date incrementally,
 entry by entry (polled at most once a second when asked), so a replica's keyword index never
-rebuilds. The log is written after the passages it names and before the writer's own mirror, so
-an entry a replica sees always names passages it can read, and a writer that died after writing
-the log catches up from it like any replica.
+rebuilds. The log is written after the passages it names, and a commit counts only once the
+writer raises the server's `seq` to it, after all its parts: a replica never applies half a
+commit, and a writer that died before that leaves a commit nobody applies, which its next run
+replaces (its record still says a commit was under way, so that run reconciles Chroma too).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from rag import faults
 from rag.errors import RagError
 from rag.schema import Passage
 from rag.store.local import CHROMA_BATCH, Store, _flat_meta
@@ -125,7 +127,7 @@ class ServerStore(Store):
                 return
             seq = int(self.meta("log_seq", "0") or 0)
             if int(server.get("seq", 0)) > seq:
-                self._replay(seq)
+                self._replay(seq, int(server["seq"]))
 
     def _refill(self, server: dict) -> None:
         """An empty mirror, or one of an index rebuilt since: filled from the collections."""
@@ -151,20 +153,22 @@ class ServerStore(Store):
             "epoch": server.get("epoch"), "log_seq": seq, "embed_model": server.get("embed_model"),
             "embed_dim": server.get("embed_dim"), "parser": server.get("parser"),
             "indexed_at": server.get("indexed_at")})
-        if int(self._server_meta().get("seq", 0)) > seq:
-            self._replay(seq)
+        now = int(self._server_meta().get("seq", 0))
+        if now > seq:
+            self._replay(seq, now)
 
-    def _replay(self, after: int) -> None:
-        """Apply the log's complete entries after `after`, in order."""
-        got = self._server(lambda: self._log.get(where={"seq": {"$gt": after}},
-                                                  include=["documents", "metadatas"]))
+    def _replay(self, after: int, upto: int) -> None:
+        """Apply the log's commits after `after` up to the server's `upto`, in order (a commit
+        counts once the writer has raised the server's seq to it, after writing all its parts)."""
+        where = {"$and": [{"seq": {"$gt": after}}, {"seq": {"$lte": upto}}]}
+        got = self._server(lambda: self._log.get(where=where, include=["documents", "metadatas"]))
         commits: dict[int, list[tuple[int, dict, int]]] = {}
         for doc, meta in zip(got["documents"], got["metadatas"], strict=True):
             commits.setdefault(meta["seq"], []).append((meta["part"], json.loads(doc), meta["parts"]))
         for seq in sorted(commits):
             parts = sorted(commits[seq], key=lambda x: x[0])
             if len(parts) != parts[0][2]:
-                break  # the writer is still writing this commit (or died): seen on a later poll
+                break  # cannot happen for a commit within the server's seq; never skip past one
             upsert = [pid for _, body, _ in parts for pid in body.get("upsert", [])]
             delete = [pid for _, body, _ in parts for pid in body.get("delete", [])]
             head = parts[0][1]
@@ -200,12 +204,14 @@ class ServerStore(Store):
             self.sync(force=True)
             self._set_meta({"chroma_pending": "1"})
             self._server(lambda: self._write_chroma(upsert, delete_ids))
-            now = time.time()
+            now = round(time.time(), 3)  # as Chroma metadata gives it back
             rows = {s: (h, size, mtime, now) for s, (h, size, mtime) in files.items()}
             if rows or drop_files:
                 self._server(lambda: self._write_manifest(rows, drop_files))
             server = self._server_meta()
             seq = int(server.get("seq", 0)) + 1
+            # Parts of a commit whose writer died before raising the seq: never applied by anyone.
+            self._server(lambda: self._log.delete(where={"seq": seq}))
             meta = {"embed_model": model[0], "embed_dim": model[1], "indexed_at": now,
                     **({"parser": parser} if parser else {})}
             ids = [p.id for p, _ in upsert]
@@ -223,6 +229,7 @@ class ServerStore(Store):
                 self._server(lambda c=chunk: self._log.add(
                     ids=[e[0] for e in c], embeddings=[[0.0]] * len(c), documents=[e[1] for e in c],
                     metadatas=[e[2] for e in c]))
+                faults.point("log")
             self._server(lambda: self._collection.modify(metadata={
                 **{k: v for k, v in server.items() if v is not None}, **meta, "seq": seq}))
             self._write_record([p for p, _ in upsert], delete_ids, rows, drop_files,
