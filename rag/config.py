@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     rag_sources_dir: Path = Path("seeds")
     rag_index_dir: Path = Path("index")
     rag_embed_model: str = BUNDLED_MODEL
+    # "int8": a dynamically quantized copy of the ONNX model (bundled or local folder models only)
+    rag_embed_precision: Literal["fp32", "int8"] = "fp32"
     rag_model_cache_dir: Path | None = None
     rag_top_k: int = Field(5, ge=1, le=50)
     rag_chunk_tokens: int = Field(220, ge=32, le=2000)
@@ -75,6 +77,7 @@ class Settings(BaseSettings):
     rag_llm_timeout: float = Field(60.0, gt=0)
     rag_llm_max_retries: int = Field(2, ge=0, le=10)
     rag_llm_temperature: float = Field(0.1, ge=0.0, le=2.0)
+    rag_llm_max_tokens: int = Field(1024, ge=16, le=32768)
     rag_context_tokens: int = Field(3000, ge=200)
     # An LLM answer in which no cited sentence is supported by its passage: "fallback" shows
     # the offline cited answer instead (with a notice), "warn" shows it under a warning.

@@ -203,18 +203,20 @@ class Engine:
         return self._llm
 
     def ask(self, question: str, history: list | None = None, since: str | None = None,
-            until: str | None = None) -> Answer:
+            until: str | None = None, **sampling) -> Answer:
         answer = None
-        for item in self.ask_stream(question, history, since, until):
+        for item in self.ask_stream(question, history, since, until, **sampling):
             if isinstance(item, Answer):
                 answer = item
         assert answer is not None
         return answer
 
     def ask_stream(self, question: str, history: list | None = None, since: str | None = None,
-                   until: str | None = None) -> Iterator[str | Answer]:
+                   until: str | None = None, *, temperature: float | None = None,
+                   max_tokens: int | None = None) -> Iterator[str | Answer]:
         """Text deltas as they are written, then the finished Answer (citations resolved).
-        `since`/`until` (YYYY-MM-DD, or a month or year) answer from passages dated within them."""
+        `since`/`until` (YYYY-MM-DD, or a month or year) answer from passages dated within them;
+        `temperature` and `max_tokens` apply to the LLM's answer (None: the settings')."""
         t_start = time.perf_counter()
         question = _check_question(question)
         days = _days(since, until)
@@ -244,7 +246,8 @@ class Engine:
             usage = Usage()
             # The gate decides whether to ask at all; the LLM then sees the whole top k, so it
             # can combine passages (unsupported uses are caught by the citation check).
-            gen = stream_answer(llm, query, top, self.settings.rag_context_tokens, usage)
+            gen = stream_answer(llm, query, top, self.settings.rag_context_tokens, usage,
+                                temperature=temperature, max_tokens=max_tokens)
             try:
                 while True:
                     delta = next(gen)

@@ -100,13 +100,18 @@ class LLM:
             raise LLMError(explain(exc, self.settings)) from None
         return (resp.choices[0].message.content or "").strip() if resp.choices else ""
 
-    def stream(self, messages: list[dict], usage: Usage) -> Iterator[str]:
-        """Text deltas; fills `usage`. Raises LLMError, also for a stream with no content."""
+    def stream(self, messages: list[dict], usage: Usage, temperature: float | None = None,
+               max_tokens: int | None = None) -> Iterator[str]:
+        """Text deltas; fills `usage`. Raises LLMError, also for a stream with no content.
+        `temperature` and `max_tokens` override the settings for this answer (the /v1 API's)."""
         got_text = False
         stream = None
+        s = self.settings
         try:
             stream = self.client.chat.completions.create(
-                model=self.model, messages=messages, temperature=self.settings.rag_llm_temperature,
+                model=self.model, messages=messages,
+                temperature=s.rag_llm_temperature if temperature is None else temperature,
+                max_tokens=s.rag_llm_max_tokens if max_tokens is None else max_tokens,
                 stream=True, stream_options={"include_usage": True})
             for chunk in stream:
                 if getattr(chunk, "usage", None):

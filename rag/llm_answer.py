@@ -94,12 +94,13 @@ def build_messages(question: str, hits: list[Scored], model: str, budget: int):
 
 
 def stream_answer(llm: LLM, question: str, hits: list[Scored], budget: int,
-                  usage: Usage) -> Iterator[str]:
-    """Renumbered text deltas. The generator's return value is (text, source order, used)."""
+                  usage: Usage, **sampling) -> Iterator[str]:
+    """Renumbered text deltas. The generator's return value is (text, source order, used).
+    `sampling`: temperature and max_tokens for this answer (None: the settings')."""
     messages, used = build_messages(question, hits, llm.model, budget)
     renum = Renumberer(len(used))
     pieces: list[str] = []
-    deltas = llm.stream(messages, usage)
+    deltas = llm.stream(messages, usage, **sampling)
     try:
         for delta in deltas:
             out = renum.feed(delta)
