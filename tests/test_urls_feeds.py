@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import pytest
 
@@ -369,3 +370,27 @@ def test_feed_errors_unsubscribe_and_purge(web, site, sources):
     assert source not in {r["source"] for r in rag.library()}
     assert not (sources / source).exists()  # set aside in the index folder, not deleted
     assert all(p.source != source for p in engine.store.passages())
+
+
+def test_the_ui_timer_refreshes_subscribed_feeds(web, site, sources):
+    """What `rag ui` runs every RAG_FEED_REFRESH_MINUTES: new entries arrive without a click."""
+    import threading
+
+    url = site.route("/feed.rss", rss("Coast News", ITEMS), "application/rss+xml")
+    engine = rag.get_engine()
+    first = feeds.subscribe(engine, url)
+    site.route("/feed.rss", rss("Coast News", [NEW_ITEM, *ITEMS]), "application/rss+xml")
+    stop = threading.Event()
+    timer = threading.Thread(target=feeds.refresh_forever, args=(engine, 0.01, stop), daemon=True)
+    timer.start()  # every 0.6 s
+    try:
+        deadline = time.monotonic() + 20
+        while feeds.load(engine)[0].entries < 3:
+            assert time.monotonic() < deadline, "the timer never fetched the new entry"
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        timer.join(5)
+    [feed] = feeds.load(engine)
+    assert feed.fetched_at >= first.fetched_at and feed.error == ""
+    assert rag.search("Storm Ilsa coast road", k=1)[0].url == "http://news.test/storm-ilsa"
