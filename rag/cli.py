@@ -1,4 +1,5 @@
-"""The `rag` command (ask, search, index, add, remove, sources, feeds, watch, eval, ui, chat).
+"""The `rag` command (ask, search, index, add, remove, sources, feeds, watch, eval, ui, serve, mcp,
+chat).
 
 Exit: 0 ok, 1 failure, 2 usage."""
 
@@ -219,6 +220,13 @@ def cmd_watch(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    from rag.adapters.openai_api import serve
+
+    serve(args.host, args.port, insecure=args.insecure)
+    return 0
+
+
 def cmd_remove(args) -> int:
     import rag
 
@@ -292,6 +300,16 @@ def cmd_ui(args) -> int:
     from ui.app import serve
 
     serve(args.host, args.port, insecure=args.insecure)
+    return 0
+
+
+def cmd_mcp(args) -> int:
+    if args.http is None and (args.host is not None or args.insecure):
+        print("error: --host and --insecure go with --http PORT.", file=sys.stderr)
+        return 2
+    from rag.adapters.mcp_server import serve
+
+    serve(args.http, args.host or "127.0.0.1", insecure=args.insecure)
     return 0
 
 
@@ -398,6 +416,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="allow a non-loopback address without a login")
     u.set_defaults(func=cmd_ui)
 
+    m = sub.add_parser("mcp", help="serve search, ask and sources to MCP clients (stdio, or HTTP)",
+                       description="Serve the library to MCP clients (Claude Desktop, IDEs, agents): tools "
+                                   "search, ask and sources. Speaks MCP over stdin/stdout, or streamable "
+                                   "HTTP at http://HOST:PORT/mcp with --http PORT (127.0.0.1 unless told "
+                                   "otherwise; another address needs --insecure).")
+    m.add_argument("--http", type=int, metavar="PORT", help="serve streamable HTTP on PORT instead of stdio")
+    m.add_argument("--host", help="address to bind with --http (default 127.0.0.1)")
+    m.add_argument("--insecure", action="store_true",
+                   help="allow a non-loopback address (MCP over HTTP has no login here)")
+    m.set_defaults(func=cmd_mcp)
+
     c = sub.add_parser("chat", help="ask questions in a loop",
                        description="Interactive questions and answers with follow-ups.")
     _date_options(c)
@@ -426,6 +455,18 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Index RAG_SOURCES_DIR, then every file created, changed, moved or "
                                    "deleted there, within seconds, until Ctrl-C.")
     w.set_defaults(func=cmd_watch)
+
+    sv = sub.add_parser("serve", help="serve an OpenAI-compatible chat API (/v1) for other tools",
+                        description="Serve GET /v1/models and POST /v1/chat/completions (streamed or not) "
+                                    "at http://HOST:PORT/v1: answers with [n] markers, a Sources list and "
+                                    "a `citations` array. RAG_API_KEY makes a Bearer key mandatory. Binds "
+                                    "127.0.0.1 unless told otherwise; another address needs RAG_API_KEY "
+                                    "or --insecure.")
+    sv.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    sv.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    sv.add_argument("--insecure", action="store_true",
+                    help="allow a non-loopback address without RAG_API_KEY")
+    sv.set_defaults(func=cmd_serve)
     return p
 
 

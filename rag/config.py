@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     # the offline cited answer instead (with a notice), "warn" shows it under a warning.
     rag_unbacked: Literal["fallback", "warn"] = "fallback"
     rag_ui_auth: SecretStr | None = None  # "user:password"
+    # The OpenAI-compatible API (`rag serve`, /v1 of `rag ui`): a Bearer key it requires
+    rag_api_key: SecretStr | None = None
     rag_ui_examples: str = ("What did Rubio propose?|What did Xi Jinping tell Sergei Shoigu?|"
                             "Why do experts talk about a reverse Nixon?")
 

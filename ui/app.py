@@ -7,7 +7,6 @@ module only turns them into page updates and named API endpoints.
 from __future__ import annotations
 
 import html
-import ipaddress
 from pathlib import Path
 
 import gradio as gr
@@ -16,6 +15,7 @@ from rag import feeds
 from rag.config import project_root
 from rag.engine import Engine
 from rag.errors import RagError
+from rag.hosts import is_loopback
 from rag.loaders import SUPPORTED_SUFFIXES
 from rag.watch import Watcher
 from ui.render import (
@@ -293,15 +293,6 @@ def build(engine: Engine, watcher: Watcher | None = None) -> gr.Blocks:
     return demo
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _auth(engine: Engine) -> tuple[str, str] | None:
     raw = engine.settings.rag_ui_auth
     if raw is None:
@@ -324,7 +315,7 @@ def serve(host: str = "127.0.0.1", port: int = 7860, insecure: bool = False) -> 
 
     engine = rag.get_engine()
     auth = _auth(engine)
-    if not _is_loopback(host) and auth is None and not insecure:
+    if not is_loopback(host) and auth is None and not insecure:
         raise RagError(
             f"Refusing to serve on {host} without a login: set RAG_UI_AUTH=user:password, or pass "
             "--insecure if everyone who can reach this address may read and change your sources."
@@ -342,6 +333,15 @@ def serve(host: str = "127.0.0.1", port: int = 7860, insecure: bool = False) -> 
                                                              threading.Event()), daemon=True).start()
     demo = build(engine, watcher)
     demo.queue(default_concurrency_limit=2)
+    # ---- the OpenAI-compatible API at /v1 (rag/adapters/openai_api.py) ----
+    # Its own Bearer key (RAG_API_KEY), not the page's login; with a login and no key it refuses
+    # every request, so it is never a way around the login.
+    from starlette.routing import Mount
+
+    from rag.adapters.openai_api import create_app
+
+    api_routes = [Mount("/v1", app=create_app(engine, require_key=auth is not None))]
+    # ---- end /v1 ----
     try:
         demo.launch(
             server_name=host, server_port=port, auth=auth, quiet=True, show_error=True, ssr_mode=False,
@@ -353,9 +353,15 @@ def serve(host: str = "127.0.0.1", port: int = 7860, insecure: bool = False) -> 
             # Uploads a little over the limit still reach us and get a clear reason; huge ones stop here.
             max_file_size=f"{max(2 * s.rag_max_file_mb, s.rag_max_file_mb + 5):g}mb",
             footer_links=["api"], pwa=False,
+            app_kwargs={"routes": api_routes},  # before Gradio's own routes
         )
     except OSError:  # Gradio's message talks about its own parameters; ours names the flag
         raise RagError(f"Cannot serve on {host}:{port}: the port is in use or not allowed; "
                        "pick another with --port.") from None
     print(f"rag UI running at {demo.local_url}  ({engine.mode()}; Ctrl-C to stop)", flush=True)
+    if s.rag_api_key and s.rag_api_key.get_secret_value():  # /v1 (rag/adapters/openai_api.py)
+        api = "Bearer RAG_API_KEY required"
+    else:
+        api = "refused until RAG_API_KEY is set, as the page has a login" if auth else "no key"
+    print(f"OpenAI-compatible API at {demo.local_url.rstrip('/')}/v1  ({api})", flush=True)
     demo.block_thread()

@@ -1,0 +1,1 @@
+"""Thin layers over the `rag` API for other tools; no retrieval or answering logic of their own."""
