@@ -92,10 +92,13 @@ class LLM:
                                   timeout=s.rag_llm_timeout, max_retries=s.rag_llm_max_retries)
         return self._client
 
-    def complete(self, messages: list[dict]) -> str:
+    def complete(self, messages: list[dict], max_tokens: int | None = None) -> str:
+        """The whole reply at once; `max_tokens` caps it (None: the server's default, which may
+        be "until the context is full")."""
+        cap = {} if max_tokens is None else {"max_tokens": max_tokens}
         try:
             resp = self.client.chat.completions.create(
-                model=self.model, messages=messages, temperature=0.0, stream=False)
+                model=self.model, messages=messages, temperature=0.0, stream=False, **cap)
         except Exception as exc:
             raise LLMError(explain(exc, self.settings)) from None
         return (resp.choices[0].message.content or "").strip() if resp.choices else ""

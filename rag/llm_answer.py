@@ -17,6 +17,10 @@ from rag.schema import Citation
 _REFERS_BACK = re.compile(
     r"\b(he|she|they|him|her|them|his|hers|their|it|its|this|that|these|those|there|then)\b", re.I)
 HISTORY_TURNS = 6
+# A rewrite longer than 500 characters is not used, so the model need not write more than that
+# (~125 tokens of English, more in other scripts); without a cap a model that does not stop
+# writes until its context is full, or the timeout.
+CONDENSE_MAX_TOKENS = 256
 
 
 def history_pairs(history: list | None) -> list[tuple[str, str]]:
@@ -60,9 +64,12 @@ def llm_condense(llm: LLM, question: str, history: list | None) -> str:
     system, user = load_prompt("condense")
     convo = "\n".join(f"{r}: {t[:600]}" for r, t in pairs)
     rewritten = llm.complete([{"role": "system", "content": system},
-                              {"role": "user", "content": user.format(history=convo, question=question)}])
+                              {"role": "user", "content": user.format(history=convo, question=question)}],
+                             max_tokens=CONDENSE_MAX_TOKENS)
     rewritten = rewritten.strip().strip('"').splitlines()[0].strip() if rewritten.strip() else ""
-    return rewritten if 3 <= len(rewritten) <= 500 else question
+    # an unusable rewrite (empty, or not a question's length) leaves the follow-up to the offline
+    # rewrite, as a failed call does
+    return rewritten if 3 <= len(rewritten) <= 500 else heuristic_condense(question, history)
 
 
 def sources_block(hits: list[Scored], model: str, budget: int) -> tuple[str, list[Scored]]:
