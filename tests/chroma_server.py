@@ -8,7 +8,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.ui_server import free_port
+from tests.ui_server import free_port, stop
 
 CHROMA = str(Path(sys.executable).parent / "chroma")
 
@@ -36,13 +36,7 @@ class ChromaServer:
         raise RuntimeError("chroma run did not answer its heartbeat within 60 s")
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop(self.proc)
 
     def __enter__(self) -> ChromaServer:
         return self.start()

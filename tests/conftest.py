@@ -126,3 +126,18 @@ def ui_llm(tmp_path_factory, model_cache, fake_llm):
                  RAG_LLM_MAX_RETRIES="0", RAG_WATCH="false", RAG_FEED_REFRESH_MINUTES="0")
     with UIServer(env) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, headless, driven by Playwright: one for every browser test."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.ui_server import BROWSER_ARGS, CHROMIUM
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `apt-get install -y chromium` (make test does it).")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        yield b
+        b.close()

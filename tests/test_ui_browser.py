@@ -5,27 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from pathlib import Path
 
-import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from tests.conftest import ROOT, SEED
 from tests.openai_server import Reply, source_number
-from tests.ui_server import BROWSER_ARGS, CHROMIUM
 
 SEED_LOC = f"sources/{SEED.name}:5"
 RUBIO = "What did Rubio propose?"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `apt-get install -y chromium` (make test does it).")
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        yield b
-        b.close()
 
 
 def open_page(browser, server) -> Page:

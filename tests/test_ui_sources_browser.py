@@ -9,12 +9,11 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from tests.ui_server import BROWSER_ARGS, CHROMIUM, UIServer, ui_env
+from tests.ui_server import UIServer, ui_env
 
 SLOW = 60_000  # ms; indexing and answering on a 2-core CI machine
 
@@ -111,16 +110,6 @@ def ui_web(tmp_path_factory, model_cache) -> Iterator[UIServer]:
                  RAG_FEED_REFRESH_MINUTES="0")
     with UIServer(env) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `apt-get install -y chromium` (make test does it).")
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture
