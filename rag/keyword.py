@@ -103,6 +103,9 @@ def acronyms(text: str) -> set[str]:
     return {w.lower() for w in words(text) if len(w) >= 2 and w.isupper() and w.isalpha()}
 
 
+COMMON_TERM_DOCS = 2000  # below this many passages a term is never too common to search for
+
+
 def fts_text(text: str) -> str:
     """A passage's index terms as the record's full-text table stores them: space-separated, and
     without apostrophes (SQLite's tokenizer would split "o'neil" in two)."""
@@ -130,11 +133,15 @@ class KeywordIndex:
             self._n = self.store.count()
         return self._n
 
-    def idf(self, term: str) -> float:
+    def df(self, term: str) -> int:
+        """In how many passages the term occurs (cached for this generation)."""
         df = self._df.get(term)
         if df is None:
             df = self._df[term] = self.store.doc_frequency(term.replace("'", ""))
-        return math.log(1 + (self.n - df + 0.5) / (df + 0.5))
+        return df
+
+    def idf(self, term: str) -> float:
+        return math.log(1 + (self.n - self.df(term) + 0.5) / (self.df(term) + 0.5))
 
     def search(self, query_terms: list[str], n: int,
                days: tuple[str, str] = ("", "")) -> list[tuple[str, float]]:
@@ -142,4 +149,8 @@ class KeywordIndex:
         wanted = list(dict.fromkeys(t.replace("'", "") for t in query_terms if t.replace("'", "")))
         if not wanted or n <= 0:
             return []
-        return self.store.keyword_search(wanted, n, days)
+        # A term in a large share of a large library adds almost nothing to BM25 but makes FTS5
+        # score every passage holding it; the features still count it (idf), the search skips it.
+        common = max(COMMON_TERM_DOCS, self.n // 10)
+        rare = [w for w in wanted if self.df(w) <= common] or sorted(wanted, key=self.df)[:3]
+        return self.store.keyword_search(rare, n, days)

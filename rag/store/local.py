@@ -234,7 +234,8 @@ class Store:
         when given: the filter runs inside Chroma's search, so n dated passages come back even
         when the nearest ones are outside the range."""
         col = self.collection
-        n = min(n, col.count())
+        # The record's count, not Chroma's count(): that one costs ~20 ms at 100k passages.
+        n = min(n, self.count())
         if n <= 0:
             return []
         where = _date_filter(*days)
