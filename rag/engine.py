@@ -46,7 +46,7 @@ class Engine:
             s = self.settings
             key = s.openai_api_key.get_secret_value() if s.openai_api_key else None
             self._embedder = get_embedder(s.rag_embed_model, s.model_cache_dir, openai_key=key,
-                                          openai_base_url=s.openai_base_url)
+                                          openai_base_url=s.openai_base_url, precision=s.rag_embed_precision)
         return self._embedder
 
     def warm_up(self) -> None:
@@ -75,8 +75,8 @@ class Engine:
         self.check_writable()
         s = self.settings
         report = run_index(
-            self.store, lambda: self.embedder, model_key(s.rag_embed_model), s.sources_dir,
-            paths=paths, rebuild=rebuild,
+            self.store, lambda: self.embedder, model_key(s.rag_embed_model, s.rag_embed_precision),
+            s.sources_dir, paths=paths, rebuild=rebuild,
             budget=s.rag_chunk_tokens, max_bytes=int(s.rag_max_file_mb * 1e6), progress=progress,
         )
         return report
@@ -149,7 +149,7 @@ class Engine:
         elif n == 0 or (self.store.meta("parser") != PARSER_VERSION and self.settings.sources_dir.is_dir()):
             # Empty, or parsed by older loaders (then only parsing is redone; vectors are reused).
             return self.index().passages
-        self.store.check_model(model_key(self.settings.rag_embed_model))
+        self.store.check_model(model_key(self.settings.rag_embed_model, self.settings.rag_embed_precision))
         self.store.check_model(self.embedder.key, self.embedder.dim)
         return n
 

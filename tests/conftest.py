@@ -60,8 +60,8 @@ def env(request, tmp_path, model_cache, monkeypatch, store_mode) -> dict[str, st
 
         values["RAG_CHROMA_URL"] = request.getfixturevalue("chroma_server").url
         values["RAG_CHROMA_COLLECTION"] = f"t{uuid.uuid4().hex[:12]}"
-    for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "RAG_EMBED_MODEL", "RAG_TOP_K", "RAG_CHROMA_URL",
-              "RAG_READ_ONLY"):
+    for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "RAG_EMBED_MODEL", "RAG_EMBED_PRECISION", "RAG_TOP_K",
+              "RAG_CHROMA_URL", "RAG_READ_ONLY"):
         monkeypatch.delenv(k, raising=False)
     for k, v in values.items():
         monkeypatch.setenv(k, v)

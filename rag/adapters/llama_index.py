@@ -120,4 +120,4 @@ def _configured_embedder():
     s = get_settings()
     key = s.openai_api_key.get_secret_value() if s.openai_api_key else None
     return get_embedder(s.rag_embed_model, s.model_cache_dir, openai_key=key,
-                        openai_base_url=s.openai_base_url)
+                        openai_base_url=s.openai_base_url, precision=s.rag_embed_precision)
