@@ -96,13 +96,20 @@ class ServerStore(Store):
         parts = urlsplit(self.url)
         return f"{parts.scheme}://{parts.hostname}:{parts.port}" if parts.port else f"{parts.scheme}://{parts.hostname}"
 
-    def _server(self, what: str):
-        """Run a call against the server; a server that went away is one sentence."""
+    def _server(self, what, retry: bool = True):
+        """Run a call against the server; a server that went away is one sentence. Collections
+        gone under this instance (the writer rebuilt the index) are reopened and the mirror
+        refilled, then the call is tried once more."""
         try:
             return what()
         except RagError:
             raise
         except Exception as exc:
+            if retry and type(exc).__name__ == "NotFoundError":
+                with self._mutex:
+                    self._open_chroma()
+                    self.sync(force=True)
+                return self._server(what, retry=False)
             raise RagError(f"The Chroma server at {self.where} failed ({type(exc).__name__}: "
                            f"{str(exc).splitlines()[0][:120] if str(exc) else 'no detail'}); nothing was "
                            "lost: run again once it is back.") from None
