@@ -170,6 +170,10 @@ def run_clients(url: str, n: int, procs: int, qs: list[dict], seconds: float, se
     else:
         done.set()
     cpu_server0, t0 = _cpu_of(server_pid), time.time()
+    probes: list = []
+    probing = threading.Event()
+    probe = threading.Thread(target=_probe, args=(url, probes, probing), daemon=True)
+    probe.start()
     for _, conn in workers:
         conn.send(start)
     if side is not None:
@@ -184,7 +188,30 @@ def run_clients(url: str, n: int, procs: int, qs: list[dict], seconds: float, se
         p.join(30)
     wall = time.time() - t0
     cpu_server = _cpu_of(server_pid) - cpu_server0
-    return {**_summary(n, procs, records, wall, seconds, start, cpu_server, client_cpu, extra), "kind": kind}
+    probing.set()
+    probe.join(30)
+    res = _summary(n, procs, records, wall, seconds, start, cpu_server, client_cpu, extra)
+    res["probe_p50"], res["probe_max"] = _pct([lat for _, lat in probes], 50), max(lat for _, lat in probes)
+    if extra:
+        inside = [lat for t, lat in probes if extra["begin"] <= t <= extra["end"]]
+        res["reindex"]["probe_max"] = max(inside, default=None)
+        res["reindex"]["probe_over_5s"] = sum(1 for x in inside if x > 5)
+    return {**res, "kind": kind}
+
+
+def _probe(url: str, out: list, stop: threading.Event) -> None:
+    """Is the server's event loop responsive? GET /config (no queue, no engine) every 0.25 s."""
+    import httpx
+
+    with httpx.Client(base_url=url, timeout=120) as http:
+        while not stop.is_set():
+            t = time.time()
+            try:
+                http.get("config").raise_for_status()
+                out.append((t, time.time() - t))
+            except Exception:
+                out.append((t, time.time() - t))
+            stop.wait(0.25)
 
 
 def _summary(n, procs, records, wall, duration, start, cpu_server, client_cpu, extra) -> dict:
@@ -272,6 +299,16 @@ print(json.dumps(out))
     return json.loads(p.stdout)
 
 
+def _code_version() -> str:
+    """The commit measured, and whether rag/ or ui/ differed from it."""
+    def git(*a: str) -> str:
+        return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "rag", "ui")
+    return head + (" + uncommitted changes in rag/ or ui/" if dirty else "")
+
+
 # ---- the run ---------------------------------------------------------------------------------
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -302,7 +339,8 @@ def main() -> None:
     out = [f"## {dt.date.today().isoformat()} — `{cmd}`", "",
            f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
            f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
-           f"Python {platform.python_version()}, {platform.platform()}; shared with other jobs "
+           f"Python {platform.python_version()}, {platform.platform()}; code {_code_version()}; shared "
+           "with other jobs "
            f"(load average {load0[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end); the clients "
            "run on the same 2 cores as the server.", "",
            *rows, "", f"_{time.perf_counter() - t_all:.0f} s_", ""]
@@ -344,6 +382,7 @@ def run(args, counts: list[int], tmp: Path) -> list[str]:
     runs = [(n, "http") for n in raw] + [(n, "gradio_client") for n in counts]
     with UIServer(env) as server:
         pid = server.proc.pid
+        run_clients(server.url, 2, 1, qs, 10, pid)  # warm-up (first requests, caches), not reported
         for n, kind in runs:
             procs = args.procs or min(4, max(1, n // 8))
             during = None
@@ -384,13 +423,14 @@ def _report(args, built: dict, index_s: float, inproc: list[dict], results: list
            f"for {args.seconds:g} s (questions: newsbench dev+test, some with since/until, headlines). "
            "Latency is the client's wall time of `Client.predict(..., api_name=\"/ask\")`.", "",
            "| clients | client | requests | errors | p50 ms | p95 ms | p99 ms | throughput req/s "
-           "| server CPU (cores) | client CPU (cores, processes) |",
-           "|---|---|---|---|---|---|---|---|---|---|"]
+           "| server CPU (cores) | client CPU (cores, processes) | GET /config p50 / max ms |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
     label = {"gradio_client": "`gradio_client`", "http": "plain HTTP"}
     for r in results:
         out.append(f"| {r['clients']} | {label[r['kind']]} | {r['requests']} | {r['errors']} "
                    f"| {_ms(r['p50'])} | {_ms(r['p95'])} | {_ms(r['p99'])} | {r['throughput']:.1f} "
-                   f"| {r['server_cores']:.2f} | {r['client_cores']:.2f} ({r['procs']}) |")
+                   f"| {r['server_cores']:.2f} | {r['client_cores']:.2f} ({r['procs']}) "
+                   f"| {_ms(r['probe_p50'])} / {_ms(r['probe_max'])} |")
     by = {r["clients"]: r for r in results if r["kind"] == "gradio_client"}
     notes = []
     if 1 in by and 4 in by:
@@ -412,7 +452,9 @@ def _report(args, built: dict, index_s: float, inproc: list[dict], results: list
                 f"({x['summary'] or x['error']}); "
                 f"{x['requests']} asks overlapped it with {x['errors']} errors (goal 0: {verdict}); their "
                 f"latency p50/p95 {_ms(x['p50'])} / {_ms(x['p95'])} ms vs {_ms(x['outside_p50'])} / "
-                f"{_ms(x['outside_p95'])} ms outside it.")
+                f"{_ms(x['outside_p95'])} ms outside it. The longest the server took to answer GET /config "
+                f"(no queue, no engine) while it ran: {_ms(x['probe_max'])} ms ({x['probe_over_5s']} probes "
+                "over 5 s, the timeout of gradio_client's POST /queue/join).")
     if inproc:
         cells = "; ".join(f"{r['threads']} thread{'s' if r['threads'] > 1 else ''}: {r['throughput']:.1f} "
                           f"asks/s (p50 {r['p50'] * 1000:.0f} ms, {r['cores']:.2f} cores)" for r in inproc)

@@ -877,6 +877,16 @@ def report(args, R: dict) -> list[str]:
     return out
 
 
+def _code_version() -> str:
+    """The commit measured, and whether rag/ or ui/ differed from it."""
+    def git(*a: str) -> str:
+        return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "rag", "ui")
+    return head + (" + uncommitted changes in rag/ or ui/" if dirty else "")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--passages", type=int, default=100_000)
@@ -898,7 +908,8 @@ def main() -> None:
     out = [f"## {dt.date.today().isoformat()} — `{cmd}`", "",
            f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
            f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
-           f"Python {platform.python_version()}, {platform.platform()} (shared with other jobs)", "",
+           f"Python {platform.python_version()}, {platform.platform()}; code {_code_version()} "
+           "(shared with other jobs)", "",
            *rows, "", f"_{time.perf_counter() - t0:.0f} s_", ""]
     print("\n".join(out))
     print("\nProfile of one ask (cumulative):\n" + R["answer"]["profile"], file=sys.stderr)
