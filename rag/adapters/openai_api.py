@@ -428,6 +428,9 @@ def _bind(host: str, port: int) -> socket.socket:
         sock = socket.socket(family, kind, proto)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(addr)
+        # Listening now: a client that connects as soon as the address is printed waits in the
+        # backlog until uvicorn accepts, instead of being refused.
+        sock.listen(2048)
     except OSError:
         raise RagError(f"Cannot serve on {host}:{port}: the port is in use or not allowed; "
                        "pick another with --port.") from None
