@@ -1,6 +1,7 @@
 """Load: `rag ui` answering many HTTP clients at once; results go to the top of benchmarks/RESULTS.md.
 
     .venv/bin/python benchmarks/load.py [--clients 1,4,16,50] [--seconds 60] [--procs N] [--no-write]
+                                        [--raw-clients 1,4] [--reindex-passages 5000] [--no-inproc]
 
 `rag ui` runs as a subprocess on loopback (RAG_WATCH=false, RAG_FEED_REFRESH_MINUTES=0) over a
 temporary sources folder of ~5,000 passages (newsbench + seeds and generated JSONL variants of
@@ -13,8 +14,12 @@ During the largest run, ~5,000 new passages are dropped into the sources folder 
 another client calls api_name="/reindex"; errors and latency while it runs are reported apart
 (goal: no errors), and the run lasts until the re-index has finished.
 
-Before the UI starts, the same engine answers in-process from 1, 2 and 4 threads (no HTTP), to
-tell what the engine serialises from what the web layer adds.
+Throughout, a probe asks the server for GET /config (no queue, no engine) every 0.25 s: how long
+the server's event loop leaves requests waiting. The same client counts (--raw-clients) also run
+over Gradio's plain HTTP API (POST /gradio_api/call/ask, then its event stream), to tell what
+gradio_client itself costs. A 10 s warm-up precedes the measured runs. Before the UI starts, the
+same engine answers in-process from 1, 2 and 4 threads (no HTTP), to tell what the engine
+serialises from what the web layer adds.
 """
 
 from __future__ import annotations
