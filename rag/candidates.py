@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from rag.ingest import split_sentences
 from rag.keyword import STOPWORDS, terms
-from rag.query import DATE, NUMBER, ORG, PERSON, PLACE
+from rag.query import DATE, DURATION, LENGTH, MONEY, NUMBER, ORG, PERCENT, PERSON, PLACE, WEIGHT, Query
 
 NAME = "name"  # a proper name whose kind the text does not show
 
@@ -83,6 +83,42 @@ class Candidate:
     start: int
     end: int
     terms: frozenset[str]
+    units: frozenset[str] = frozenset()  # for an amount: what it counts (MONEY, PERCENT, ...)
+
+
+# Units, as written inside an amount or right around it ("SEK 61.3 billion", "44 billion dollar").
+_CURRENCY = (r"[$€£¥₹]|\bR(?=\s?\d)|\bRs\.?(?=\s?\d)|"
+             r"\b(?:dollars?|euros?|pounds?|sterling|kronor|krona|kroner|crowns?|yen|yuan|renminbi|francs?|rupees?|pesos?|reais|lira|zloty|roubles?|rubles?|shekels?|dirhams?|"
+             r"riyals?|USD|EUR|GBP|SEK|NOK|DKK|CHF|JPY|CNY|INR|AUD|CAD|HKD|SGD|NZD|BRL|MXN|ZAR|KRW|PLN)\b")
+_UNIT_PATTERNS = {
+    MONEY: re.compile(_CURRENCY),
+    PERCENT: re.compile(r"%|\b(?:per\s?cent|percent|percentage points?|basis points|points?|bps)\b", re.I),
+    WEIGHT: re.compile(r"\b(?:kg|kilos?|kilograms?|grams?|tonnes?|tons?|lbs?|pounds?)\b", re.I),
+    LENGTH: re.compile(r"\b(?:km|kilometres?|kilometers?|miles?|metres?|meters?|m|feet|foot|ft|cm|yards?)\b",
+                       re.I),
+    DURATION: re.compile(r"\b(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?)\b|"
+                         r"\b\d{1,2}:\d\d(?::\d\d)?\b", re.I),
+}
+
+
+_CLOCK = re.compile(r"\d{1,2}:\d\d")
+_NEXT_WORD = re.compile(r"^[\s-]*(?:[A-Z]\w+\s+)?")  # "1.5 million Swedish kronor"
+
+
+def _units(text: str, s: int, e: int) -> frozenset[str]:
+    """The units of the amount at text[s:e]: in it, in the word or two after it, or a currency
+    code just before it."""
+    inside, after, before = text[s:e], text[e:e + 24], text[max(0, s - 5):s]
+    out = set()
+    for unit, pat in _UNIT_PATTERNS.items():
+        nxt = _NEXT_WORD.sub("", after, count=1)
+        if pat.search(inside) or pat.match(nxt) or pat.match(after.lstrip(" -")):
+            out.add(unit)
+    if _UNIT_PATTERNS[MONEY].search(before):
+        out.add(MONEY)
+    if _CLOCK.match(text, s):  # a race time, "2:06:41"
+        out.add(DURATION)
+    return frozenset(out)
 
 
 # A dateline opens an article: "KOUROU, French Guiana —", "LIMA —".
@@ -133,7 +169,8 @@ def candidates(text: str) -> tuple[Candidate, ...]:
 
     for m in _NUMBER.finditer(text):
         if free(m.start(), m.end()) and not _YEAR_ONLY.match(m.group(0).strip()):
-            found.append(Candidate(NUMBER, m.group(0), m.start(), m.end(), frozenset(terms(m.group(0)))))
+            found.append(Candidate(NUMBER, m.group(0), m.start(), m.end(), frozenset(terms(m.group(0))),
+                                   _units(text, m.start(), m.end())))
             taken.append((m.start(), m.end()))
     found += [c for c in _names(text) if free(c.start, c.end)]
     return tuple(sorted(found, key=lambda c: c.start))
@@ -148,15 +185,22 @@ _FIT = {  # how well a candidate of each kind answers each asked type
 }
 
 
-def fit(asked: str | None, cands: tuple[Candidate, ...], asked_terms: frozenset[str] | set[str]) -> float:
-    """How well the best candidate of a text answers a question asking for `asked`; a
-    candidate the question itself names ("Tesla" in "What was Tesla's revenue?") doesn't count."""
+OTHER_UNIT = 0.4  # an amount, but of another unit than the one asked for
+
+
+def fit(asked: str | None, cands: tuple[Candidate, ...], asked_terms: frozenset[str] | set[str],
+        unit: str | None = None) -> float:
+    """How well the best candidate of a text answers a question asking for `asked` (in `unit`,
+    for an amount); a candidate the question itself names ("Tesla" in "What was Tesla's
+    revenue?") doesn't count."""
     if asked is None:
         return 0.0
     table = _FIT[asked]
     best = 0.0
     for c in cands:
         w = table.get(c.kind, 0.0)
+        if unit and c.kind == NUMBER and unit not in c.units:
+            w = OTHER_UNIT
         if c.terms & asked_terms:
             # the question's own name, or a longer form of it ("Shareholders of Penwick Foods")
             w = 0.0 if c.terms <= asked_terms else w / 2
@@ -176,14 +220,17 @@ def sentences(text: str) -> tuple[Sentence, ...]:
     return tuple(Sentence(s, frozenset(terms(s)), candidates(s)) for s in split_sentences(text))
 
 
-def passage_fit(asked: str | None, text: str, asked_terms: frozenset[str]) -> float:
+def passage_fit(query: Query, text: str) -> float:
     """The best sentence's fit, scaled by how many of the question's words it shares: the
     answer should sit among the words the question asks about, not anywhere in the passage."""
+    asked, asked_terms = query.answer_type, frozenset(query.terms)
     if asked is None or not asked_terms:
         return 0.0
     best = 0.0
     for s in sentences(text):
-        f = fit(asked, s.candidates, asked_terms)
+        f = fit(asked, s.candidates, asked_terms, query.unit)
+        if query.needs and not query.needs & s.terms:
+            f = min(f, OTHER_UNIT)
         if f:
             best = max(best, f * (0.5 + 0.5 * len(s.terms & asked_terms) / len(asked_terms)))
     return best

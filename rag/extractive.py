@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rag.candidates import Candidate, fit, sentences
+from rag.candidates import OTHER_UNIT, Candidate, fit, sentences
 from rag.keyword import KeywordIndex
 from rag.query import Query
 from rag.retrieve import Scored
@@ -29,6 +29,7 @@ CLOSE_TO_BEST = 0.7  # a further sentence must score at least this share of the 
 OVERLAP_SHARE = 0.4
 TYPED_OVERLAP_SHARE = 0.3
 FIT_SHARE = 0.3
+ANSWERS = 0.6  # the fit from which a sentence offers an answer of the asked kind
 AGREE_BONUS = 0.05  # per further passage naming the same candidate
 # Two passages disagree only when both are strong and about the same thing: each holds every
 # name and number of the question, neither is about another year, and they score alike.
@@ -44,6 +45,7 @@ class Pick:
     answer: str = ""  # the candidate of the asked type this sentence offers, normalised
     exact: bool = False  # that candidate is of exactly the asked kind (a person, not just a name)
     terms: frozenset[str] = frozenset()
+    answers: bool = True  # holds a candidate of the asked kind (and unit, and measure)
 
 
 def _sentence_picks(query: Query, q_idf: dict[str, float], hit: Scored) -> list[Pick]:
@@ -56,11 +58,13 @@ def _sentence_picks(query: Query, q_idf: dict[str, float], hit: Scored) -> list[
             score = hit.score * (1 - OVERLAP_SHARE + OVERLAP_SHARE * overlap)
             picks.append(Pick(hit, sent.text, score, terms=sent.terms))
             continue
-        f = fit(query.answer_type, sent.candidates, asked)
+        f = fit(query.answer_type, sent.candidates, asked, query.unit)
+        if query.needs and not query.needs & sent.terms:
+            f = min(f, OTHER_UNIT)  # a figure, but not of the measure asked about
         score = hit.score * (1 - TYPED_OVERLAP_SHARE - FIT_SHARE + TYPED_OVERLAP_SHARE * overlap
                              + FIT_SHARE * f)
-        answer, exact = _answer_of(query, sent.candidates, asked) if f >= 0.6 else ("", False)
-        picks.append(Pick(hit, sent.text, score, answer, exact, sent.terms))
+        answer, exact = _answer_of(query, sent.candidates, asked) if f >= ANSWERS else ("", False)
+        picks.append(Pick(hit, sent.text, score, answer, exact, sent.terms, f >= ANSWERS))
     return picks
 
 
@@ -69,7 +73,7 @@ def _answer_of(query: Query, cands: tuple[Candidate, ...], asked: frozenset[str]
     whether it is of exactly the asked kind."""
     best, best_fit = "", 0.0
     for c in cands:
-        f = fit(query.answer_type, (c,), asked)
+        f = fit(query.answer_type, (c,), asked, query.unit)
         if f > best_fit:
             best, best_fit = " ".join(sorted(c.terms)) or c.text.lower(), f
     return best, best_fit >= 0.999
@@ -83,8 +87,20 @@ def _as_sentence(s: str) -> str:
 
 def compose(query: Query, hits: list[Scored], kidx: KeywordIndex) -> tuple[str, list[Citation]]:
     """Answer text with [n] markers and its citations; hits are already above the threshold."""
-    if not hits:
+    chosen, differing = choose(query, hits, kidx) if hits else ([], False)
+    if not chosen:
         return ABSTAIN, []
+    parts, citations = [], []
+    for n, p in enumerate(chosen, start=1):
+        parts.append(f"{_as_sentence(p.sentence)} [{n}]")
+        citations.append(Citation.of(n, p.hit.passage, p.hit.score, p.sentence))
+    text = " ".join(parts)
+    return (f"{DIFFER} {text}" if differing else text), citations
+
+
+def choose(query: Query, hits: list[Scored], kidx: KeywordIndex) -> tuple[list[Pick], bool]:
+    """The sentences to quote, in the order to quote them, and whether they are sources that
+    differ on the answer."""
     q_idf = {t: kidx.idf(t) for t in set(query.terms)}
     best_of: dict[str, Pick] = {}  # each passage's best sentence
     picks: list[Pick] = []
@@ -92,6 +108,15 @@ def compose(query: Query, hits: list[Scored], kidx: KeywordIndex) -> tuple[str, 
         mine = _sentence_picks(query, q_idf, hit)
         picks += mine
         best_of[hit.passage.id] = max(mine, key=lambda p: p.score)
+    if query.unit or query.needs:
+        # The question names what the answer measures ("prize money", "the chief financial
+        # officer"): only a sentence that gives it answers; with none, the sources don't say.
+        picks = [p for p in picks if p.answers]
+        if not picks:
+            return [], False
+        best_of = {}
+        for p in sorted(picks, key=lambda p: p.score):
+            best_of[p.hit.passage.id] = p
     _reward_agreement(picks, best_of)
     picks.sort(key=lambda p: -p.score)
     differing = _disagreement(hits, best_of)
@@ -100,12 +125,7 @@ def compose(query: Query, hits: list[Scored], kidx: KeywordIndex) -> tuple[str, 
         # Present in rank order of their passages: the strongest source speaks first.
         rank = {h.passage.id: i for i, h in enumerate(hits)}
         chosen.sort(key=lambda p: rank[p.hit.passage.id])
-    parts, citations = [], []
-    for n, p in enumerate(chosen, start=1):
-        parts.append(f"{_as_sentence(p.sentence)} [{n}]")
-        citations.append(Citation.of(n, p.hit.passage, p.hit.score, p.sentence))
-    text = " ".join(parts)
-    return (f"{DIFFER} {text}" if differing else text), citations
+    return chosen, bool(differing)
 
 
 def _reward_agreement(picks: list[Pick], best_of: dict[str, Pick]) -> None:
@@ -125,8 +145,9 @@ def _disagreement(hits: list[Scored], best_of: dict[str, Pick]) -> list[Pick]:
               and h.score >= DIFFER_MIN_SCORE_SHARE * hits[0].score]
     if len(strong) < 2 or strong[0] is not hits[0]:
         return []
-    a, b = best_of[strong[0].passage.id], best_of[strong[1].passage.id]
-    if not (a.exact and b.exact) or a.answer == b.answer or a.sentence == b.sentence:
+    a, b = best_of.get(strong[0].passage.id), best_of.get(strong[1].passage.id)
+    if a is None or b is None or not (a.exact and b.exact) or a.answer == b.answer \
+            or a.sentence == b.sentence:
         return []
     # mostly the same words around a different answer: two reports of the same fact, not two
     # facts about the same subject (a trial's start and its results)

@@ -47,6 +47,7 @@ _HEAD_NOUNS = {
     PLACE: "city town capital country nation state region province venue stadium arena island county "
            "village port district continent location place where host".split(),
     ORG: "company firm bank group club team side party organisation organization agency brand "
+         "conference summit tournament festival "
          "university airline carrier startup manufacturer network broadcaster league outlet "
          "newspaper lab laboratory label publisher studio retailer insurer lender automaker "
          "carmaker maker chain operator buyer acquirer bidder rival sponsor body union".split(),
@@ -70,6 +71,64 @@ _HOW_NUMBER = frozenset("many much long old far big large high tall heavy often 
 _HOW_STEMS = frozenset(terms(" ".join(_HOW_NUMBER)))
 
 
+# The unit an asked amount is in, from the question's words: "how much did X pay" wants money,
+# not the deal's 40 % stake; "how heavy" wants kilograms, not the eleven instruments.
+MONEY, PERCENT, WEIGHT, LENGTH, DURATION = "money", "percent", "weight", "length", "duration"
+_UNIT_CUES = {
+    MONEY: "pay paid cost spend spent salary price revenue profit income earn earnings prize fee fine "
+           "worth valuation sum money funding budget wage bonus compensation fetch bid",
+    PERCENT: "percentage percent proportion share rate",
+    WEIGHT: "heavy weigh weight mass",
+    LENGTH: "far distance tall height length deep depth",
+    DURATION: "last lasted take took spend spent serve stay wait",  # after "how long"
+}
+_UNIT_OF = {stem: unit for unit in (MONEY, PERCENT, WEIGHT, LENGTH)
+            for stem in terms(_UNIT_CUES[unit])}
+_DURATION_CUES = frozenset(terms(_UNIT_CUES[DURATION]))
+_TIME_NOUNS = frozenset(terms("years months weeks days hours minutes seconds decades"))
+# A change ("how much did prices rise", "how much did OPEC cut output") may be given in any unit.
+_CHANGE = frozenset(terms("rise rose grow grew fall fell increase decline drop cut reduce jump climb "
+                          "slip shrink raise raised lower lowered gain lose lost"))
+# Measures a figure must name to answer: a revenue figure doesn't give the profit, nor a
+# predecessor's pay the salary asked about.
+_MEASURES = tuple(frozenset(terms(g)) for g in (
+    "revenue revenues sales turnover",
+    "profit profits earnings earn earned income loss losses",
+    "salary salaries wage wages compensation remuneration earn earns package",  # not "pay for"
+    "prize award purse",
+))
+# Roles a "who" question may ask about, each with the words that name it.
+_ROLES = tuple(frozenset(terms(g)) for g in (
+    "cfo financial finance",
+    "ceo executive",
+    "coach manager",
+    "chair chairman chairwoman chairperson",
+    "mayor",
+))
+
+
+def _unit(toks: list[str], stems: list[str]) -> str | None:
+    stem_set = set(stems)
+    if stem_set & _CHANGE:
+        return None
+    for i, w in enumerate(toks[:-1]):
+        if w == "how" and toks[i + 1] == "long":
+            return DURATION if stem_set & _DURATION_CUES else None
+        if w == "how" and toks[i + 1] == "many" and i + 2 < len(toks) and terms(toks[i + 2]) and \
+                terms(toks[i + 2])[0] in _TIME_NOUNS:
+            return DURATION
+    for t in stems:
+        if t in _UNIT_OF:
+            return _UNIT_OF[t]
+    return None
+
+
+def _needs(stems: list[str], groups: tuple[frozenset[str], ...]) -> frozenset[str]:
+    """The words of every group the question names: an answering sentence must hold one."""
+    asked = set(stems)
+    return frozenset().union(*[g for g in groups if g & asked])
+
+
 @dataclass(frozen=True)
 class Query:
     text: str
@@ -81,11 +140,14 @@ class Query:
     spelled: tuple[tuple[str, frozenset[str]], ...]  # acronym → the names it stands for
     answer_type: str | None  # PERSON | PLACE | DATE | NUMBER | ORG | None (anything)
     focus: frozenset[str]  # content terms that are not names or numbers ("revenue", "acquired")
+    unit: str | None = None  # for an amount: MONEY | PERCENT | WEIGHT | LENGTH | DURATION
+    needs: frozenset[str] = frozenset()  # the measure or role asked about: an answer names one
 
 
 def answer_type(question: str) -> str | None:
     """The kind of thing asked for, from the question word and the noun after which/what."""
-    toks = [w.lower() for w in words(question)]
+    surface = words(question)
+    toks = [w.lower() for w in surface]
     for i, w in enumerate(toks):
         nxt = toks[i + 1] if i + 1 < len(toks) else ""
         if w in ("who", "whom", "whose"):
@@ -101,7 +163,9 @@ def answer_type(question: str) -> str | None:
                 return None  # "what did the bank do": an action, not a thing
             # the head noun is the first word after the wh-word that names a kind of thing
             # ("which French city", "what was the company's revenue", "what year")
-            for nw in toks[i + 1:i + 7]:
+            for j, nw in enumerate(toks[i + 1:i + 7], start=i + 1):
+                if surface[j][:1].isupper():
+                    continue  # part of a name ("Meridian Bank's net profit" asks for an amount)
                 kind = _HEAD_TYPE.get(nw) or _HEAD_TYPE.get(nw.rstrip("s"))
                 if kind:
                     return kind
@@ -116,6 +180,7 @@ def analyse(question: str) -> Query:
     spelled = tuple((a, frozenset(ts & names)) for a, ts in initials(question).items() if ts & names)
     qterms = tuple(terms(question))
     key_set = {k.term for k in keys}
+    kind = answer_type(question)
     return Query(
         text=question,
         terms=qterms,
@@ -124,6 +189,9 @@ def analyse(question: str) -> Query:
         years=frozenset(k.term for k in keys if YEAR.match(k.term)),
         periods=periods(question),
         spelled=spelled,
-        answer_type=answer_type(question),
+        answer_type=kind,
         focus=frozenset(t for t in qterms if t not in key_set and t not in _HOW_STEMS),
+        unit=_unit([w.lower() for w in words(question)], list(qterms)) if kind == NUMBER else None,
+        needs=(_needs(list(qterms), _MEASURES) if kind == NUMBER
+               else _needs(list(qterms), _ROLES) if kind == PERSON else frozenset()),
     )

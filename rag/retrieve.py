@@ -77,7 +77,6 @@ def features(
     key_idf = {k.term: kidx.idf(k.term) for k in query.keys}
     names = set(query.names)
     spelled = {a: set(ts) for a, ts in query.spelled}
-    asked_terms = frozenset(query.terms)
     focus_idf = {t: kidx.idf(t) for t in query.focus}
     focus_total = sum(focus_idf.values()) or 1.0
     top_bm = max(bm25.values(), default=0.0) or 1.0
@@ -93,7 +92,7 @@ def features(
         cover = (sum(idf for t, idf in key_idf.items() if t in held) / (sum(key_idf.values()) or 1.0)
                  if key_idf else 0.0)
         conflict = _conflicts(query, text, doc_terms)
-        fit = passage_fit(query.answer_type, p.text, asked_terms)
+        fit = passage_fit(query, p.text)
         dated = not query.years or bool(query.years & doc_terms)
         focus = (sum(idf for t, idf in focus_idf.items() if t in doc_terms) / focus_total
                  if focus_idf else 0.0)
