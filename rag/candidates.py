@@ -125,7 +125,24 @@ def _units(text: str, s: int, e: int) -> frozenset[str]:
 _DATELINE = re.compile(r"^[A-Z][A-Z .'-]+(?:,\s*[A-Z][\w .'-]+)?\s+[—–-]")
 
 
+# Places every news text names without a preposition before them ("signed by Peru, Chile and
+# Ecuador"), which the shapes below cannot tell from people.
+_PLACE_ALIASES = frozenset(
+    "Russia,Britain,Great Britain,England,Scotland,Wales,Northern Ireland,America,UK,US,USA,Europe,"
+    "Africa,Asia,Oceania,Antarctica,Arctic,Middle East,Latin America,Gaza,West Bank,Kosovo".split(","))
+
+
+@lru_cache(maxsize=1)
+def _countries() -> frozenset[str]:
+    import pycountry  # lazily: its database is read on first use (~80 ms), not at import
+
+    names = {getattr(c, a, None) for c in pycountry.countries for a in ("name", "common_name")}
+    return frozenset(n for n in names if n and "," not in n) | _PLACE_ALIASES
+
+
 def _name_kind(text: str, s: int, e: int, surface: str) -> str:
+    if all(part in _countries() for part in re.split(r"\s+(?:and|&)\s+", surface)):
+        return PLACE  # "Ecuador and Colombia" too
     toks = surface.split()
     before, after = text[max(0, s - 40):s], text[e:e + 20]
     dateline = _DATELINE.match(text) if s < 40 else None

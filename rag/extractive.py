@@ -108,12 +108,13 @@ def choose(query: Query, hits: list[Scored], kidx: KeywordIndex) -> tuple[list[P
         mine = _sentence_picks(query, q_idf, hit)
         picks += mine
         best_of[hit.passage.id] = max(mine, key=lambda p: p.score)
+    if query.answer_type is not None and not any(p.answers for p in picks):
+        return [], False  # no passage offers a thing of the asked kind: the sources don't say
     if query.unit or query.needs:
-        # The question names what the answer measures ("prize money", "the chief financial
-        # officer"): only a sentence that gives it answers; with none, the sources don't say.
+        # The question names the unit or the measure it wants ("prize money", "the chief
+        # financial officer"): a sentence that doesn't give it is another fact; quote none.
+        # (Without one, the rule-found candidates are not trusted to exclude a sentence.)
         picks = [p for p in picks if p.answers]
-        if not picks:
-            return [], False
         best_of = {}
         for p in sorted(picks, key=lambda p: p.score):
             best_of[p.hit.passage.id] = p

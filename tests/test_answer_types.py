@@ -98,6 +98,18 @@ def test_a_figure_of_another_unit_or_measure_does_not_answer(sources):
     assert "2:06:41" in a.text, a.text
 
 
+def test_countries_are_places_and_no_person_means_no_answer_to_who(sources):
+    text = ("The Andean-Pacific Trade Agreement was signed in Lima on Wednesday by Peru, Chile, Ecuador "
+            "and Colombia, committing the four countries to removing most tariffs.")
+    kinds = {c.text: c.kind for c in candidates(text)}
+    assert kinds["Peru"] == kinds["Chile"] == kinds["Ecuador and Colombia"] == PLACE
+    (sources / "pact.txt").write_text(text + "\n", encoding="utf-8")
+    rag.index()
+    assert rag.ask("Who signed the Andean-Pacific Trade Agreement on behalf of Ecuador?").abstained
+    a = rag.ask("Where was the Andean-Pacific Trade Agreement signed?")
+    assert "Lima" in a.text and not a.abstained
+
+
 CORPUS = {
     "deals.txt": [
         "Mar 3, 2024 ... Shareholders of Penwick Foods approved the takeover of the company at a meeting "
