@@ -50,6 +50,10 @@ KEYED_MIN_COSINE = 0.2
 # A paraphrased question may share no name with its passage and still be close enough when the
 # passage holds the kind of thing asked for among the question's words (a place for "where").
 TYPED_MIN_COSINE, TYPED_MIN_FIT = 0.35, 0.6
+# A question naming several things (a person, a race, a city) is about them: a passage holding
+# almost none of them, and not close in meaning, is about another subject even when it gives
+# the kind of answer asked for (another event's prize money).
+SUBJECT_NAMES, SUBJECT_MIN_KEYS, SUBJECT_CLOSE_COSINE = 3, 0.25, 0.5
 
 
 @dataclass
@@ -63,6 +67,7 @@ class Scored:
     year_conflict: bool = False  # states other years (or quarters) than the one asked about, not it
     dated: bool = True  # states the year asked about (or none was asked)
     focus: float = 0.0  # idf-weighted share of the question's other content words it holds
+    off_subject: bool = False  # holds few of the question's several names and is not close to it
 
 
 def features(
@@ -96,8 +101,9 @@ def features(
         dated = not query.years or bool(query.years & doc_terms)
         focus = (sum(idf for t, idf in focus_idf.items() if t in doc_terms) / focus_total
                  if focus_idf else 0.0)
+        off = len(names) >= SUBJECT_NAMES and cover < SUBJECT_MIN_KEYS and cos < SUBJECT_CLOSE_COSINE
         out.append(Scored(p, 0.0, cos, bm25.get(p.id, 0.0) / top_bm, cover, fit, conflict, dated,
-                          focus))
+                          focus, off))
     return out
 
 
@@ -161,11 +167,13 @@ def _held_as_acronyms(missing: set[str], spelled: dict[str, set[str]], text: str
 def relevant(hits: list[Scored], min_cosine: float, k: int) -> list[Scored]:
     """The hits that may answer: close in meaning, or holding every name and number asked, or
     the asked kind of thing among the question's words; never one about another year or
-    quarter than the one asked about. When the hits show the subject in other years (the 2022
-    and 2023 finals for "the 2021 final"), a passage that states no year ("won on Sunday")
-    can't tell which one it is about, so for a question about a year it must state that year.
+    quarter than the one asked about, nor one about another subject. When the hits show the
+    subject in other years (the 2022 and 2023 finals for "the 2021 final"), a passage that
+    states no year ("won on Sunday") can't tell which one it is about, so for a question about
+    a year it must state that year.
     `hits` are all candidates, best first (the other years may rank below k); k hits are kept."""
     contested = any(h.year_conflict for h in hits)
-    return [h for h in hits[:k] if not h.year_conflict and (h.dated or not contested)
+    return [h for h in hits[:k]
+            if not h.year_conflict and not h.off_subject and (h.dated or not contested)
             and (h.cosine >= min_cosine or (h.keys >= 0.999 and h.cosine >= KEYED_MIN_COSINE)
                  or (h.cosine >= TYPED_MIN_COSINE and h.fit >= TYPED_MIN_FIT))]

@@ -110,6 +110,16 @@ def test_countries_are_places_and_no_person_means_no_answer_to_who(sources):
     assert "Lima" in a.text and not a.abstained
 
 
+def test_a_passage_about_another_subject_does_not_answer(sources):
+    (sources / "cup.txt").write_text(
+        "Nordic Cup organisers said prize money for the winners of the final would rise to €2.5 million "
+        "from this season.\n", encoding="utf-8")
+    rag.index()
+    q = "How much prize money did Daniel Rotich receive for winning the 2024 Lisbon City Marathon?"
+    assert rag.ask(q).abstained  # prize money, but another event's, naming no one asked about
+    assert "€2.5 million" in rag.ask("How much prize money will the Nordic Cup winners receive?").text
+
+
 CORPUS = {
     "deals.txt": [
         "Mar 3, 2024 ... Shareholders of Penwick Foods approved the takeover of the company at a meeting "
