@@ -191,7 +191,8 @@ def analyse(question: str) -> Query:
         spelled=spelled,
         answer_type=kind,
         focus=frozenset(t for t in qterms if t not in key_set and t not in _HOW_STEMS),
-        unit=_unit([w.lower() for w in words(question)], list(qterms)) if kind == NUMBER else None,
+        unit=(_unit([w.lower() for w in words(question)], [t for t in qterms if t not in names])
+              if kind == NUMBER else None),
         needs=(_needs(list(qterms), _MEASURES) if kind == NUMBER
                else _needs(list(qterms), _ROLES) if kind == PERSON else frozenset()),
     )

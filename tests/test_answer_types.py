@@ -52,6 +52,7 @@ def test_candidates_by_kind():
     ("How many years did she serve as mayor?", DURATION),
     ("How high did prices rise in Britain in 2022?", None),  # a change may be in any unit
     ("How many vehicles did Lumora deliver?", None),
+    ("What total payment volume did Caspian Pay process?", None),  # "Pay" is a name, not a cue
 ])
 def test_the_unit_an_asked_amount_is_in(question, unit):
     assert analyse(question).unit == unit
