@@ -246,7 +246,7 @@ def passage_fit(query: Query, text: str) -> float:
     best = 0.0
     for s in sentences(text):
         f = fit(asked, s.candidates, asked_terms, query.unit)
-        if query.needs and not query.needs & s.terms:
+        if not query.given_by(s.terms):
             f = min(f, OTHER_UNIT)
         if f:
             best = max(best, f * (0.5 + 0.5 * len(s.terms & asked_terms) / len(asked_terms)))

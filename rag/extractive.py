@@ -59,7 +59,7 @@ def _sentence_picks(query: Query, q_idf: dict[str, float], hit: Scored) -> list[
             picks.append(Pick(hit, sent.text, score, terms=sent.terms))
             continue
         f = fit(query.answer_type, sent.candidates, asked, query.unit)
-        if query.needs and not query.needs & sent.terms:
+        if not query.given_by(sent.terms):
             f = min(f, OTHER_UNIT)  # a figure, but not of the measure asked about
         score = hit.score * (1 - TYPED_OVERLAP_SHARE - FIT_SHARE + TYPED_OVERLAP_SHARE * overlap
                              + FIT_SHARE * f)

@@ -123,10 +123,21 @@ def _unit(toks: list[str], stems: list[str]) -> str | None:
     return None
 
 
-def _needs(stems: list[str], groups: tuple[frozenset[str], ...]) -> frozenset[str]:
+def _named(stems: list[str], groups: tuple[frozenset[str], ...]) -> frozenset[str]:
     """The words of every group the question names: an answering sentence must hold one."""
     asked = set(stems)
     return frozenset().union(*[g for g in groups if g & asked])
+
+
+# "How much did Voltaris pay for the land": a price paid for something else doesn't answer.
+_PAID_FOR = re.compile(r"\b(?:pay|paid|spend|spent)\b.*?\b(?:for|on)\s+(?:(?:the|its|their|his|her|a|an)\s+)?"
+                       r"(?P<thing>[^,?;]+?)(?=\s+(?:for|on|in|at|to|with|from|by|after|during|when|as)\b|[,?;]|$)",
+                       re.I)
+
+
+def _paid_for(question: str) -> frozenset[str]:
+    m = _PAID_FOR.search(question)
+    return frozenset(terms(m.group("thing"))) if m else frozenset()
 
 
 @dataclass(frozen=True)
@@ -141,7 +152,12 @@ class Query:
     answer_type: str | None  # PERSON | PLACE | DATE | NUMBER | ORG | None (anything)
     focus: frozenset[str]  # content terms that are not names or numbers ("revenue", "acquired")
     unit: str | None = None  # for an amount: MONEY | PERCENT | WEIGHT | LENGTH | DURATION
-    needs: frozenset[str] = frozenset()  # the measure or role asked about: an answer names one
+    # The measure, role or thing paid for that the question names: an answering sentence holds
+    # a word of each group.
+    needs: tuple[frozenset[str], ...] = ()
+
+    def given_by(self, sentence_terms: frozenset[str]) -> bool:
+        return all(g & sentence_terms for g in self.needs)
 
 
 def answer_type(question: str) -> str | None:
@@ -193,6 +209,6 @@ def analyse(question: str) -> Query:
         focus=frozenset(t for t in qterms if t not in key_set and t not in _HOW_STEMS),
         unit=(_unit([w.lower() for w in words(question)], [t for t in qterms if t not in names])
               if kind == NUMBER else None),
-        needs=(_needs(list(qterms), _MEASURES) if kind == NUMBER
-               else _needs(list(qterms), _ROLES) if kind == PERSON else frozenset()),
+        needs=tuple(g for g in ((_named(list(qterms), _MEASURES), _paid_for(question)) if kind == NUMBER
+                                else (_named(list(qterms), _ROLES),) if kind == PERSON else ()) if g),
     )

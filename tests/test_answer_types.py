@@ -121,6 +121,17 @@ def test_a_passage_about_another_subject_does_not_answer(sources):
     assert "€2.5 million" in rag.ask("How much prize money will the Nordic Cup winners receive?").text
 
 
+def test_a_price_paid_for_something_else_does_not_answer(sources):
+    (sources / "plant.txt").write_text(
+        "Voltaris will invest €4.5 billion in its Hungarian battery plant, and the government will provide "
+        "about €600 million in incentives.\n"
+        "Voltaris paid €38 million for a second site near Debrecen, the company said.\n", encoding="utf-8")
+    rag.index()
+    assert rag.ask("How much did Voltaris pay for the land for its Hungarian battery plant?").abstained
+    a = rag.ask("How much did Voltaris pay for the second site near Debrecen?")
+    assert "€38 million" in a.text and a.citations[0].line == 2, a.text
+
+
 CORPUS = {
     "deals.txt": [
         "Mar 3, 2024 ... Shareholders of Penwick Foods approved the takeover of the company at a meeting "
