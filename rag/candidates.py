@@ -102,7 +102,10 @@ _UNIT_PATTERNS = {
 
 
 _CLOCK = re.compile(r"\d{1,2}:\d\d")
-_NEXT_WORD = re.compile(r"^[\s-]*(?:[A-Z]\w+\s+)?")  # "1.5 million Swedish kronor"
+# one word may stand between an amount and its unit: "1.5 million Swedish kronor", "two and a
+# half hours", "three more days"
+_NEXT_WORD = re.compile(r"^[\s-]*(?:and a half\s+|[^\W\d_]+\s+)?")
+_FRACTION = re.compile(r"\b(?:half|halves|thirds?|quarters?|fifths?|tenths?)\b", re.I)  # of a whole
 
 
 def _units(text: str, s: int, e: int) -> frozenset[str]:
@@ -114,6 +117,8 @@ def _units(text: str, s: int, e: int) -> frozenset[str]:
         nxt = _NEXT_WORD.sub("", after, count=1)
         if pat.search(inside) or pat.match(nxt) or pat.match(after.lstrip(" -")):
             out.add(unit)
+    if _FRACTION.search(inside) or _FRACTION.match(after.lstrip(" -")):
+        out.add(PERCENT)
     if _UNIT_PATTERNS[MONEY].search(before):
         out.add(MONEY)
     if _CLOCK.match(text, s):  # a race time, "2:06:41"

@@ -66,6 +66,8 @@ def test_the_unit_an_asked_amount_is_in(question, unit):
     ("The probe weighs 2,100 kg.", "2,100 kg", WEIGHT),
     ("She won in 2:21:05.", "2", DURATION),
     ("Inflation hit 11.1 percent.", "11.1 percent", PERCENT),
+    ("Two-thirds of members backed it.", "Two", PERCENT),
+    ("The final lasted two and a half hours.", "two", DURATION),
 ])
 def test_amounts_carry_their_unit(text, amount, unit):
     found = {c.text: c.units for c in candidates(text) if c.kind == NUMBER}
