@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from rag.ingest import split_sentences
 from rag.keyword import STOPWORDS, terms
-from rag.query import DATE, DURATION, LENGTH, MONEY, NUMBER, ORG, PERCENT, PERSON, PLACE, WEIGHT, Query
+from rag.query import COUNT, DATE, DURATION, LENGTH, MONEY, NUMBER, ORG, PERCENT, PERSON, PLACE, WEIGHT, Query
 
 NAME = "name"  # a proper name whose kind the text does not show
 
@@ -207,6 +207,7 @@ _FIT = {  # how well a candidate of each kind answers each asked type
 }
 
 
+_MEASURED = frozenset({MONEY, PERCENT, WEIGHT, LENGTH, DURATION})  # not a count of things
 OTHER_UNIT = 0.4  # an amount, but of another unit than the one asked for
 
 
@@ -221,11 +222,14 @@ def fit(asked: str | None, cands: tuple[Candidate, ...], asked_terms: frozenset[
     best = 0.0
     for c in cands:
         w = table.get(c.kind, 0.0)
-        if unit and c.kind == NUMBER and unit not in c.units:
+        if unit and c.kind == NUMBER and (c.units & _MEASURED if unit == COUNT else unit not in c.units):
             w = OTHER_UNIT
-        if c.terms & asked_terms:
-            # the question's own name, or a longer form of it ("Shareholders of Penwick Foods")
-            w = 0.0 if c.terms <= asked_terms else w / 2
+        own = c.terms if c.kind != NUMBER else {t for t in c.terms if t[:1].isdigit()}
+        if own & asked_terms:
+            # the question's own name or figure, or a longer form of it ("Shareholders of Penwick
+            # Foods"); an amount's counted noun is no such thing ("118,400 vehicles" for "how many
+            # vehicles")
+            w = 0.0 if own <= asked_terms else w / 2
         best = max(best, w)
     return best
 

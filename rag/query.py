@@ -74,12 +74,14 @@ _HOW_STEMS = frozenset(terms(" ".join(_HOW_NUMBER)))
 # The unit an asked amount is in, from the question's words: "how much did X pay" wants money,
 # not the deal's 40 % stake; "how heavy" wants kilograms, not the eleven instruments.
 MONEY, PERCENT, WEIGHT, LENGTH, DURATION = "money", "percent", "weight", "length", "duration"
+COUNT = "count"  # "how many seats": a number of things, not a share, a sum or a length
 _UNIT_CUES = {
     MONEY: "pay paid cost spend spent salary price revenue profit income earn earnings prize fee fine "
-           "worth valuation sum money funding budget wage bonus compensation fetch bid",
-    PERCENT: "percentage percent proportion share rate",
-    WEIGHT: "heavy weigh weight mass",
-    LENGTH: "far distance tall height length deep depth",
+           "worth valuation sum money funding budget wage bonus compensation fetch bid dollars euros "
+           "pounds",
+    PERCENT: "percentage percent proportion share rate points",
+    WEIGHT: "heavy weigh weight mass kilograms tonnes",
+    LENGTH: "far distance tall height length deep depth kilometres kilometers miles metres meters",
     DURATION: "last lasted take took spend spent serve stay wait",  # after "how long"
 }
 _UNIT_OF = {stem: unit for unit in (MONEY, PERCENT, WEIGHT, LENGTH)
@@ -114,9 +116,11 @@ def _unit(toks: list[str], stems: list[str]) -> str | None:
     for i, w in enumerate(toks[:-1]):
         if w == "how" and toks[i + 1] == "long":
             return DURATION if stem_set & _DURATION_CUES else None
-        if w == "how" and toks[i + 1] == "many" and i + 2 < len(toks) and terms(toks[i + 2]) and \
-                terms(toks[i + 2])[0] in _TIME_NOUNS:
-            return DURATION
+        if w == "how" and toks[i + 1] == "many":
+            counted = terms(" ".join(toks[i + 2:i + 3]))
+            if counted and counted[0] in _TIME_NOUNS:
+                return DURATION
+            return _UNIT_OF.get(counted[0], COUNT) if counted else COUNT  # "how many euros"
     for t in stems:
         if t in _UNIT_OF:
             return _UNIT_OF[t]

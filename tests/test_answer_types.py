@@ -8,7 +8,20 @@ import pytest
 import rag
 from rag.candidates import candidates
 from rag.extractive import DIFFER
-from rag.query import DATE, DURATION, LENGTH, MONEY, NUMBER, ORG, PERCENT, PERSON, PLACE, WEIGHT, analyse
+from rag.query import (
+    COUNT,
+    DATE,
+    DURATION,
+    LENGTH,
+    MONEY,
+    NUMBER,
+    ORG,
+    PERCENT,
+    PERSON,
+    PLACE,
+    WEIGHT,
+    analyse,
+)
 
 
 @pytest.mark.parametrize("question, kind", [
@@ -51,7 +64,9 @@ def test_candidates_by_kind():
     ("How long did the strike last?", DURATION),
     ("How many years did she serve as mayor?", DURATION),
     ("How high did prices rise in Britain in 2022?", None),  # a change may be in any unit
-    ("How many vehicles did Lumora deliver?", None),
+    ("How many vehicles did Lumora deliver?", COUNT),
+    ("How many euros does the prize carry?", MONEY),
+    ("What did Lumora deliver?", None),
     ("What total payment volume did Caspian Pay process?", None),  # "Pay" is a name, not a cue
 ])
 def test_the_unit_an_asked_amount_is_in(question, unit):
@@ -121,6 +136,20 @@ def test_a_passage_about_another_subject_does_not_answer(sources):
     q = "How much prize money did Daniel Rotich receive for winning the 2024 Lisbon City Marathon?"
     assert rag.ask(q).abstained  # prize money, but another event's, naming no one asked about
     assert "€2.5 million" in rag.ask("How much prize money will the Nordic Cup winners receive?").text
+
+
+def test_how_many_is_answered_by_a_count_not_a_share(sources):
+    (sources / "norrland.md").write_text(
+        "Norrland deliveries\n\n"
+        "Norrland Motors kept its full-year target of 450,000 deliveries despite a weak start in China. "
+        "Norrland Motors delivered 118,400 vehicles in the third quarter of 2024, up 13% from a year "
+        "earlier.\n\n"
+        "Norrland Motors' share of the Nordic market rose to 21% in the third quarter of 2024.\n",
+        encoding="utf-8")
+    rag.index()
+    a = rag.ask("How many vehicles did Norrland Motors deliver in the third quarter of 2024?")
+    assert "118,400 vehicles" in a.text, a.text  # the count whose noun the question names
+    assert "21%" not in a.text
 
 
 def test_a_price_paid_for_something_else_does_not_answer(sources):
