@@ -145,9 +145,29 @@ def _countries() -> frozenset[str]:
     return frozenset(n for n in names if n and "," not in n) | _PLACE_ALIASES
 
 
+# Adjectives of place ("a senior Ecuadorian official") say where, never who: the regular ones
+# extend a country's name ("Ecuador" → "Ecuadorian"), these don't.
+_DEMONYMS = frozenset("""Danish Swedish Finnish Dutch French British English Scottish Welsh Irish Spanish
+    Polish Swiss Filipino Emirati Flemish Basque Catalan Galician Kurdish Scandinavian Nordic Baltic
+    Arab Saudi Latino European African Asian American Arctic""".split())
+_DEMONYM_END = re.compile(r"(?:n|an|ian|ean|ese|ish|i|ic|ch|ine)$")
+
+
+@lru_cache(maxsize=1)
+def _country_stems() -> frozenset[str]:
+    return frozenset(n[:4].lower() for n in _countries() if " " not in n and len(n) >= 4)
+
+
+def _demonym(word: str) -> bool:
+    return word in _DEMONYMS or (len(word) >= 5 and word[:4].lower() in _country_stems()
+                                 and bool(_DEMONYM_END.search(word)) and word not in _countries())
+
+
 def _name_kind(text: str, s: int, e: int, surface: str) -> str:
     if all(part in _countries() for part in re.split(r"\s+(?:and|&)\s+", surface)):
         return PLACE  # "Ecuador and Colombia" too
+    if " " not in surface and _demonym(surface):
+        return PLACE
     toks = surface.split()
     before, after = text[max(0, s - 40):s], text[e:e + 20]
     dateline = _DATELINE.match(text) if s < 40 else None

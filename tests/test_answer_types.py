@@ -121,6 +121,8 @@ def test_countries_are_places_and_no_person_means_no_answer_to_who(sources):
             "and Colombia, committing the four countries to removing most tariffs.")
     kinds = {c.text: c.kind for c in candidates(text)}
     assert kinds["Peru"] == kinds["Chile"] == kinds["Ecuador and Colombia"] == PLACE
+    adjectives = {c.text: c.kind for c in candidates("A senior Ecuadorian official met Danish envoys.")}
+    assert adjectives["Ecuadorian"] == adjectives["Danish"] == PLACE  # where, not who
     (sources / "pact.txt").write_text(text + "\n", encoding="utf-8")
     rag.index()
     assert rag.ask("Who signed the Andean-Pacific Trade Agreement on behalf of Ecuador?").abstained
