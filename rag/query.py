@@ -134,9 +134,9 @@ def _named(stems: list[str], groups: tuple[frozenset[str], ...]) -> frozenset[st
 
 
 # "How much did Voltaris pay for the land": a price paid for something else doesn't answer.
-_PAID_FOR = re.compile(r"\b(?:pay|paid|spend|spent)\b.*?\b(?:for|on)\s+(?:(?:the|its|their|his|her|a|an)\s+)?"
-                       r"(?P<thing>[^,?;]+?)(?=\s+(?:for|on|in|at|to|with|from|by|after|during|when|as)\b|[,?;]|$)",
-                       re.I)
+_PAID_FOR = re.compile(
+    r"\b(?:pay|paid|spend|spent)\b.*?\b(?:for|on)\s+(?:(?:the|its|their|his|her|a|an)\s+)?"
+    r"(?P<thing>[^,?;]+?)(?=\s+(?:for|on|in|at|to|with|from|by|after|during|when|as)\b|[,?;]|$)", re.I)
 
 
 def _paid_for(question: str) -> frozenset[str]:
@@ -155,7 +155,7 @@ class Query:
     spelled: tuple[tuple[str, frozenset[str]], ...]  # acronym → the names it stands for
     answer_type: str | None  # PERSON | PLACE | DATE | NUMBER | ORG | None (anything)
     focus: frozenset[str]  # content terms that are not names or numbers ("revenue", "acquired")
-    unit: str | None = None  # for an amount: MONEY | PERCENT | WEIGHT | LENGTH | DURATION
+    unit: str | None = None  # for an amount: MONEY | PERCENT | WEIGHT | LENGTH | DURATION | COUNT
     # The measure, role or thing paid for that the question names: an answering sentence holds
     # a word of each group.
     needs: tuple[frozenset[str], ...] = ()
