@@ -96,9 +96,10 @@ def features(
             held |= _held_as_acronyms(names - held, spelled, text)
         cover = (sum(idf for t, idf in key_idf.items() if t in held) / (sum(key_idf.values()) or 1.0)
                  if key_idf else 0.0)
-        conflict = _conflicts(query, text, doc_terms)
+        conflict = _conflicts(query, text, doc_terms, p.date[:4])
         fit = passage_fit(query, p.text)
-        dated = not query.years or bool(query.years & doc_terms)
+        # the year asked about is stated, or is the passage's own date (a feed entry of 2024)
+        dated = not query.years or bool(query.years & doc_terms) or p.date[:4] in query.years
         focus = (sum(idf for t, idf in focus_idf.items() if t in doc_terms) / focus_total
                  if focus_idf else 0.0)
         off = len(names) >= SUBJECT_NAMES and cover < SUBJECT_MIN_KEYS and cos < SUBJECT_CLOSE_COSINE
@@ -125,9 +126,11 @@ def combine(hits: list[Scored], query: Query, w: Weights = WEIGHTS) -> list[Scor
     return hits
 
 
-def _conflicts(query: Query, text: str, doc_terms: frozenset[str]) -> bool:
-    """The passage is about another year, or another quarter, than the one asked about."""
-    if query.years and not query.years & doc_terms and any(YEAR.match(t) for t in doc_terms):
+def _conflicts(query: Query, text: str, doc_terms: frozenset[str], own_year: str = "") -> bool:
+    """The passage is about another year, or another quarter, than the one asked about (a
+    passage dated in the asked year may mention others)."""
+    if query.years and not query.years & doc_terms and own_year not in query.years \
+            and any(YEAR.match(t) for t in doc_terms):
         return True
     if query.periods:
         stated = periods(text)

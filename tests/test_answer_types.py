@@ -165,6 +165,22 @@ def test_a_price_paid_for_something_else_does_not_answer(sources):
     assert "€38 million" in a.text and a.citations[0].line == 2, a.text
 
 
+def test_a_passage_dated_in_the_asked_year_may_mention_another(sources):
+    import json
+
+    records = [
+        {"date": "2024-04-24", "text": "Tessaro Semiconductors reported revenue of $4.2 billion, up from $3.1 "
+                                       "billion in 2023."},
+        {"date": "2023-04-20", "text": "Tessaro Semiconductors reported revenue of $3.1 billion, up from $2.6 "
+                                       "billion in 2022."},
+    ]
+    (sources / "tessaro.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    rag.index()
+    # the 2024 report names only 2023 in its text; its date says which year it is about
+    a = rag.ask("What revenue did Tessaro Semiconductors report in 2024?")
+    assert "$4.2 billion" in a.text and a.citations[0].line == 1, a.text
+
+
 CORPUS = {
     "deals.txt": [
         "Mar 3, 2024 ... Shareholders of Penwick Foods approved the takeover of the company at a meeting "
