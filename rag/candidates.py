@@ -93,7 +93,7 @@ _CURRENCY = (r"[$€£¥₹]|\bR(?=\s?\d)|\bRs\.?(?=\s?\d)|"
              r"USD|EUR|GBP|SEK|NOK|DKK|CHF|JPY|CNY|INR|AUD|CAD|HKD|SGD|NZD|BRL|MXN|ZAR|KRW|PLN)\b")
 _UNIT_PATTERNS = {
     MONEY: re.compile(_CURRENCY),
-    PERCENT: re.compile(r"%|\b(?:per\s?cent|percent|percentage points?|basis points|points?|bps)\b", re.I),
+    PERCENT: re.compile(r"%|\b(?:per\s?cent|percent|percentage points?|basis points|bps)\b", re.I),
     WEIGHT: re.compile(r"\b(?:kg|kilos?|kilograms?|grams?|tonnes?|tons?|lbs?|pounds?)\b", re.I),
     LENGTH: re.compile(r"\b(?:km|kilometres?|kilometers?|miles?|metres?|meters?|m|feet|foot|ft|cm|yards?)\b",
                        re.I),

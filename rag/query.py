@@ -79,7 +79,7 @@ _UNIT_CUES = {
     MONEY: "pay paid cost spend spent salary price revenue profit income earn earnings prize fee fine "
            "worth valuation sum money funding budget wage bonus compensation fetch bid dollars euros "
            "pounds",
-    PERCENT: "percentage percent proportion share rate points",
+    PERCENT: "percentage percent proportion share",  # not "rate": birth rates, exchange rates
     WEIGHT: "heavy weigh weight mass kilograms tonnes",
     LENGTH: "far distance tall height length deep depth kilometres kilometers miles metres meters",
     DURATION: "last lasted take took spend spent serve stay wait",  # after "how long"

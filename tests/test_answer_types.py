@@ -63,6 +63,7 @@ def test_candidates_by_kind():
     ("How far from the finish did he attack?", LENGTH),
     ("How long did the strike last?", DURATION),
     ("How many years did she serve as mayor?", DURATION),
+    ("How many points did Jokic score?", COUNT),
     ("How high did prices rise in Britain in 2022?", None),  # a change may be in any unit
     ("How many vehicles did Lumora deliver?", COUNT),
     ("How many euros does the prize carry?", MONEY),
@@ -169,10 +170,10 @@ def test_a_passage_dated_in_the_asked_year_may_mention_another(sources):
     import json
 
     records = [
-        {"date": "2024-04-24", "text": "Tessaro Semiconductors reported revenue of $4.2 billion, up from $3.1 "
-                                       "billion in 2023."},
-        {"date": "2023-04-20", "text": "Tessaro Semiconductors reported revenue of $3.1 billion, up from $2.6 "
-                                       "billion in 2022."},
+        {"date": "2024-04-24",
+         "text": "Tessaro Semiconductors reported revenue of $4.2 billion, up from $3.1 billion in 2023."},
+        {"date": "2023-04-20",
+         "text": "Tessaro Semiconductors reported revenue of $3.1 billion, up from $2.6 billion in 2022."},
     ]
     (sources / "tessaro.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     rag.index()
