@@ -95,8 +95,9 @@ _CHANGE = frozenset(terms("rise rose grow grew fall fell increase decline drop c
 # predecessor's pay the salary asked about.
 _MEASURES = tuple(frozenset(terms(g)) for g in (
     "revenue revenues sales turnover",
-    "profit profits earnings earn earned income loss losses",
-    "salary salaries wage wages compensation remuneration earn earns package",  # not "pay for"
+    # not "earn" (a film earns its takings), nor "pay" (pay for a company)
+    "profit profits income loss losses",
+    "salary salaries wage wages compensation remuneration package",
     "prize award purse",
 ))
 # Roles a "who" question may ask about, each with the words that name it.
