@@ -59,8 +59,10 @@ class OnnxEmbedder(Embedder):
         self.tokenizer.no_padding()
         self.onnx_path = onnx_path
         self.workers = min(8, os.cpu_count() or 1)
-        # Questions: one run over all cores (2.6 ms a query here, 5 ms on one core).
-        self.session = self._session(min(4, self.workers))
+        # Questions: one core. Over two cores a question took 2.6 ms on an idle machine but 17 ms of
+        # CPU (wall as much) on a busy one, the threads spinning while they wait for each other
+        # at every layer; on one core 9.5 ms there, and concurrent asks each keep a core.
+        self.session = self._session(1)
         # Indexing: single-threaded runs in parallel (see embed()); loaded on first use.
         self._bulk = self._pool = None
         self._bulk_lock = threading.Lock()

@@ -12,6 +12,7 @@ from rag.dates import parse_range
 from rag.embed import Embedder, get_embedder, model_key
 from rag.errors import RagError
 from rag.extractive import ABSTAIN, compose
+from rag.index_child import IndexWorker
 from rag.indexer import ProgressFn, run_index
 from rag.keyword import KeywordIndex
 from rag.llm import LLM, LLMError, Usage, describe
@@ -38,6 +39,9 @@ class Engine:
         self._kidx: KeywordIndex | None = None
         self._llm: LLM | None = None
         self._lock = threading.RLock()
+        # Set by a process that answers while it indexes (`rag ui`): index runs go to a child
+        # process (rag/index_child.py), so they never hold this process's GIL.
+        self.index_worker: IndexWorker | None = None
 
     # ---- models --------------------------------------------------------------------------
     @property
@@ -73,6 +77,8 @@ class Engine:
         progress: ProgressFn | None = None,
     ) -> IndexReport:
         self.check_writable()
+        if self.index_worker is not None:
+            return self.index_worker.run(paths, rebuild, progress)
         s = self.settings
         report = run_index(
             self.store, lambda: self.embedder, model_key(s.rag_embed_model, s.rag_embed_precision),

@@ -324,6 +324,10 @@ def serve(host: str = "127.0.0.1", port: int = 7860, insecure: bool = False) -> 
     s = engine.settings
     s.sources_dir.mkdir(parents=True, exist_ok=True)  # a new library starts empty; uploads fill it
     engine.ensure_index()
+    if not s.rag_read_only:  # from now on it answers while it indexes: runs go to a child process
+        from rag.index_child import IndexWorker
+
+        engine.index_worker = IndexWorker(s).start()
     writer = not s.rag_read_only  # a read-only replica neither watches folders nor fetches feeds
     watcher = Watcher(engine).start() if s.rag_watch and writer else None
     if s.rag_feed_refresh_minutes > 0 and writer:
