@@ -564,8 +564,8 @@ def keyword_plan(engine, db_path: Path, qs: list[dict]) -> dict:
 
     store.keyword_search = capture
     db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    q = ("SELECT p.id, -bm25(keywords) AS score FROM keywords JOIN passages p ON p.rowid = keywords.rowid "
-         "WHERE keywords MATCH ? ORDER BY score DESC LIMIT ?")
+    # the undated query of Store.keyword_search (the 30 ids are looked up after)
+    q = "SELECT rowid, bm25(keywords) AS s FROM keywords WHERE keywords MATCH ? ORDER BY s LIMIT ?"
     plan = [r[3] for r in db.execute("EXPLAIN QUERY PLAN " + q, ('"x"', 30))]
 
     def rows(words: list[str]) -> int:

@@ -59,10 +59,11 @@ class OnnxEmbedder(Embedder):
         self.tokenizer.no_padding()
         self.onnx_path = onnx_path
         self.workers = min(8, os.cpu_count() or 1)
-        # Questions: one core. Over two cores a question took 2.6 ms on an idle machine but 17 ms of
-        # CPU (wall as much) on a busy one, the threads spinning while they wait for each other
-        # at every layer; on one core 9.5 ms there, and concurrent asks each keep a core.
-        self.session = self._session(1)
+        # Questions: two cores at most. On an idle machine a question takes 5.3 ms against 8.7 ms
+        # on one core (warm ask p50 10.5 against 16.9 ms, seeds); on a busy one the two threads
+        # spin waiting for each other at every layer (17 ms against 9.5), a cost the page's
+        # concurrent asks pay under load.
+        self.session = self._session(min(2, self.workers))
         # Indexing: single-threaded runs in parallel (see embed()); loaded on first use.
         self._bulk = self._pool = None
         self._bulk_lock = threading.Lock()
