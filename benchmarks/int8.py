@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import platform
 import shutil
 import statistics
 import sys
@@ -30,6 +29,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchmarks import report  # noqa: E402
+
 DATA = ROOT / "tests" / "data"
 BENCH = DATA / "newsbench"
 GOLDEN = [("news", DATA / "news", DATA / "golden_news.jsonl"),
@@ -225,9 +227,7 @@ def main() -> None:
     # one ONNX export and one int8 copy for every run: a one-off cache, not what is measured
     os.environ["RAG_MODEL_CACHE_DIR"] = str(tmp / "models")
     out = [f"## {dt.date.today().isoformat()} — `{' '.join(['benchmarks/int8.py', *sys.argv[1:]])}`",
-           "", f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
-           f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
-           f"Python {platform.python_version()}, {platform.platform()}; load average at start "
+           "", f"Machine: {report.machine()}; load average at start "
            f"{os.getloadavg()[0]:.1f}", ""]
     try:
         t0 = time.perf_counter()
@@ -252,10 +252,7 @@ def main() -> None:
         rag.reset()
         shutil.rmtree(tmp, ignore_errors=True)
     if not args.no_write:
-        results = ROOT / "benchmarks" / "RESULTS.md"
-        head = "# Benchmark results\n\nNewest first. Rerun with `make bench`.\n\n"
-        old = results.read_text().split("\n", 4)[-1] if results.exists() else ""
-        results.write_text(head + "\n".join(out) + "\n" + old)
+        report.prepend(out)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,6 @@ import datetime as dt
 import json
 import multiprocessing as mp
 import os
-import platform
 import random
 import resource
 import shutil
@@ -44,6 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import report  # noqa: E402
 from benchmarks.scale import _model_cache, build_sources, questions, write_record_file  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -304,16 +304,6 @@ print(json.dumps(out))
     return json.loads(p.stdout)
 
 
-def _code_version() -> str:
-    """The commit measured, and whether rag/ or ui/ differed from it."""
-    def git(*a: str) -> str:
-        return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-
-    head = git("rev-parse", "--short", "HEAD") or "unknown"
-    dirty = git("status", "--porcelain", "rag", "ui")
-    return head + (" + uncommitted changes in rag/ or ui/" if dirty else "")
-
-
 # ---- the run ---------------------------------------------------------------------------------
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -342,19 +332,14 @@ def main() -> None:
             shutil.rmtree(tmp, ignore_errors=True)
     cmd = " ".join(["benchmarks/load.py", *sys.argv[1:]])
     out = [f"## {dt.date.today().isoformat()} — `{cmd}`", "",
-           f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
-           f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
-           f"Python {platform.python_version()}, {platform.platform()}; code {_code_version()}; shared "
+           f"Machine: {report.machine()}; code {report.code_version()}; shared "
            "with other jobs "
            f"(load average {load0[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end); the clients "
            "run on the same 2 cores as the server.", "",
            *rows, "", f"_{time.perf_counter() - t_all:.0f} s_", ""]
     print("\n".join(out))
     if not args.no_write:
-        results = ROOT / "benchmarks" / "RESULTS.md"
-        head = "# Benchmark results\n\nNewest first. Rerun with `make bench`.\n\n"
-        old = results.read_text().split("\n", 4)[-1] if results.exists() else ""
-        results.write_text(head + "\n".join(out) + "\n" + old)
+        report.prepend(out)
 
 
 def run(args, counts: list[int], tmp: Path) -> list[str]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -29,6 +28,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchmarks import report  # noqa: E402
+
 DATA = ROOT / "tests" / "data"
 GOLDEN = [("news", DATA / "news", DATA / "golden_news.jsonl"),
           ("seeds", ROOT / "seeds", DATA / "golden_seeds.jsonl")]
@@ -261,9 +263,7 @@ def main() -> None:
                 "cold": ("(d) Cold start of the CLI", cold),
                 "llm": ("(e) LLM mode: our added latency to the first token", llm_overhead)}
     out = [f"## {dt.date.today().isoformat()} — `{' '.join(['benchmarks/run.py', *sys.argv[1:]])}`",
-           "", f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
-           f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
-           f"Python {platform.python_version()}, {platform.platform()}", ""]
+           "", f"Machine: {report.machine()}", ""]
     try:
         for key in args.only.split(","):
             title, fn = sections[key]
@@ -274,10 +274,7 @@ def main() -> None:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if not args.no_write:
-        results = ROOT / "benchmarks" / "RESULTS.md"
-        head = "# Benchmark results\n\nNewest first. Rerun with `make bench`.\n\n"
-        old = results.read_text().split("\n", 4)[-1] if results.exists() else ""
-        results.write_text(head + "\n".join(out) + "\n" + old)
+        report.prepend(out)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import random
 import re
 import shutil
@@ -45,6 +44,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchmarks import report as results_md  # noqa: E402
+
 NEWSBENCH = ROOT / "tests" / "data" / "newsbench"
 SEEDS = ROOT / "seeds"
 BIN = Path(sys.executable).parent
@@ -877,16 +879,6 @@ def report(args, R: dict) -> list[str]:
     return out
 
 
-def _code_version() -> str:
-    """The commit measured, and whether rag/ or ui/ differed from it."""
-    def git(*a: str) -> str:
-        return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-
-    head = git("rev-parse", "--short", "HEAD") or "unknown"
-    dirty = git("status", "--porcelain", "rag", "ui")
-    return head + (" + uncommitted changes in rag/ or ui/" if dirty else "")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--passages", type=int, default=100_000)
@@ -906,18 +898,13 @@ def main() -> None:
             shutil.rmtree(tmp, ignore_errors=True)
     cmd = " ".join(["benchmarks/scale.py", *sys.argv[1:]])
     out = [f"## {dt.date.today().isoformat()} — `{cmd}`", "",
-           f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
-           f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
-           f"Python {platform.python_version()}, {platform.platform()}; code {_code_version()} "
+           f"Machine: {results_md.machine()}; code {results_md.code_version()} "
            "(shared with other jobs)", "",
            *rows, "", f"_{time.perf_counter() - t0:.0f} s_", ""]
     print("\n".join(out))
     print("\nProfile of one ask (cumulative):\n" + R["answer"]["profile"], file=sys.stderr)
     if not args.no_write:
-        results = ROOT / "benchmarks" / "RESULTS.md"
-        head = "# Benchmark results\n\nNewest first. Rerun with `make bench`.\n\n"
-        old = results.read_text().split("\n", 4)[-1] if results.exists() else ""
-        results.write_text(head + "\n".join(out) + "\n" + old)
+        results_md.prepend(out)
 
 
 if __name__ == "__main__":

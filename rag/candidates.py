@@ -114,9 +114,9 @@ def _units(text: str, s: int, e: int) -> frozenset[str]:
     code just before it."""
     inside, after, before = text[s:e], text[e:e + 24], text[max(0, s - 5):s]
     out = set()
+    nxt, right_after = _NEXT_WORD.sub("", after, count=1), after.lstrip(" -")
     for unit, pat in _UNIT_PATTERNS.items():
-        nxt = _NEXT_WORD.sub("", after, count=1)
-        if pat.search(inside) or pat.match(nxt) or pat.match(after.lstrip(" -")):
+        if pat.search(inside) or pat.match(nxt) or pat.match(right_after):
             out.add(unit)
     if _FRACTION.search(inside) or _FRACTION.match(after.lstrip(" -")):
         out.add(PERCENT)
@@ -267,6 +267,13 @@ def sentences(text: str) -> tuple[Sentence, ...]:
     return tuple(Sentence(s, frozenset(terms(s)), candidates(s)) for s in split_sentences(text))
 
 
+def sentence_fit(query: Query, s: Sentence, asked_terms: frozenset[str]) -> float:
+    """How well a sentence answers: its best candidate's fit, capped when it doesn't name the
+    measure, role or thing paid for that the question names (a figure, but of something else)."""
+    f = fit(query.answer_type, s.candidates, asked_terms, query.unit)
+    return f if query.given_by(s.terms) else min(f, OTHER_UNIT)
+
+
 def passage_fit(query: Query, text: str) -> float:
     """The best sentence's fit, scaled by how many of the question's words it shares: the
     answer should sit among the words the question asks about, not anywhere in the passage."""
@@ -275,9 +282,7 @@ def passage_fit(query: Query, text: str) -> float:
         return 0.0
     best = 0.0
     for s in sentences(text):
-        f = fit(asked, s.candidates, asked_terms, query.unit)
-        if not query.given_by(s.terms):
-            f = min(f, OTHER_UNIT)
+        f = sentence_fit(query, s, asked_terms)
         if f:
             best = max(best, f * (0.5 + 0.5 * len(s.terms & asked_terms) / len(asked_terms)))
     return best

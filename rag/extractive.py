@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rag.candidates import OTHER_UNIT, Candidate, fit, sentences
+from rag.candidates import Candidate, fit, sentence_fit, sentences
 from rag.keyword import KeywordIndex
 from rag.query import Query
 from rag.retrieve import Scored
@@ -58,9 +58,7 @@ def _sentence_picks(query: Query, q_idf: dict[str, float], hit: Scored) -> list[
             score = hit.score * (1 - OVERLAP_SHARE + OVERLAP_SHARE * overlap)
             picks.append(Pick(hit, sent.text, score, terms=sent.terms))
             continue
-        f = fit(query.answer_type, sent.candidates, asked, query.unit)
-        if not query.given_by(sent.terms):
-            f = min(f, OTHER_UNIT)  # a figure, but not of the measure asked about
+        f = sentence_fit(query, sent, asked)
         score = hit.score * (1 - TYPED_OVERLAP_SHARE - FIT_SHARE + TYPED_OVERLAP_SHARE * overlap
                              + FIT_SHARE * f)
         answer, exact = _answer_of(query, sent.candidates, asked) if f >= ANSWERS else ("", False)

@@ -100,8 +100,8 @@ class Store:
             try:
                 db = sqlite3.connect(path, check_same_thread=False, timeout=self.lock_timeout)
                 db.executescript(_SCHEMA)
-                _fill_keywords(db)
-                _fill_days(db)
+                _refill(db, "keywords", KEYWORDS_VERSION, _fill_keywords)
+                _refill(db, "days", DAYS_VERSION, _fill_days)
             except sqlite3.DatabaseError:
                 raise RagError(
                     f"The index at {self.dir} is damaged; run `rag index --rebuild` to rebuild "
@@ -442,27 +442,27 @@ def _delete_passages(db: sqlite3.Connection, ids: Sequence[str]) -> None:
         db.executemany("DELETE FROM passages WHERE rowid = ?", [(r,) for r, _, _ in rows])
 
 
-def _fill_keywords(db: sqlite3.Connection) -> None:
-    row = db.execute("SELECT value FROM meta WHERE key = 'keywords'").fetchone()
-    if row and row[0] == KEYWORDS_VERSION:
+def _refill(db: sqlite3.Connection, key: str, version: str, fill) -> None:
+    """Fill a table derived from the passages once per version of it (a record written before
+    the table existed, or by an older version of it)."""
+    row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    if row and row[0] == version:
         return
     with db:
-        db.execute("INSERT INTO keywords (keywords) VALUES ('delete-all')")
-        rows = db.execute("SELECT rowid, text, title FROM passages").fetchall()
-        db.executemany("INSERT INTO keywords (rowid, terms) VALUES (?, ?)",
-                       [(r, fts_text(read_with(text, title))) for r, text, title in rows])
-        db.execute("INSERT OR REPLACE INTO meta VALUES ('keywords', ?)", (KEYWORDS_VERSION,))
+        fill(db)
+        db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, version))
+
+
+def _fill_keywords(db: sqlite3.Connection) -> None:
+    db.execute("INSERT INTO keywords (keywords) VALUES ('delete-all')")
+    rows = db.execute("SELECT rowid, text, title FROM passages").fetchall()
+    db.executemany("INSERT INTO keywords (rowid, terms) VALUES (?, ?)",
+                   [(r, fts_text(read_with(text, title))) for r, text, title in rows])
 
 
 def _fill_days(db: sqlite3.Connection) -> None:
-    row = db.execute("SELECT value FROM meta WHERE key = 'days'").fetchone()
-    if row and row[0] == DAYS_VERSION:
-        return
-    with db:
-        db.execute("DELETE FROM day_counts")
-        db.execute("INSERT INTO day_counts "
-                   "SELECT date, COUNT(*) FROM passages WHERE date != '' GROUP BY date")
-        db.execute("INSERT OR REPLACE INTO meta VALUES ('days', ?)", (DAYS_VERSION,))
+    db.execute("DELETE FROM day_counts")
+    db.execute("INSERT INTO day_counts SELECT date, COUNT(*) FROM passages WHERE date != '' GROUP BY date")
 
 
 def _date_filter(since: str, until: str) -> dict | None:
