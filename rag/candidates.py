@@ -15,7 +15,22 @@ from functools import lru_cache
 
 from rag.ingest import split_sentences
 from rag.keyword import STOPWORDS, terms
-from rag.query import COUNT, DATE, DURATION, LENGTH, MONEY, NUMBER, ORG, PERCENT, PERSON, PLACE, WEIGHT, Query
+from rag.query import (
+    BY_YEAR,
+    COUNT,
+    DATE,
+    DURATION,
+    LENGTH,
+    MONEY,
+    NUMBER,
+    ORG,
+    PERCENT,
+    PERSON,
+    PERSON_NOUNS,
+    PLACE,
+    WEIGHT,
+    Query,
+)
 
 NAME = "name"  # a proper name whose kind the text does not show
 
@@ -59,13 +74,13 @@ _PERSON_TITLES = frozenset(
     Prof Professor Sir Dame Lord Lady King Queen Prince Princess Pope General Gen Colonel Captain
     Coach Rep Sen CEO Chief Chairman Chairwoman Secretary Ambassador Commissioner Director
     Striker Midfielder Defender Goalkeeper Forward Champion Manager Founder""".split())
+# A person's role or job just before their name ("the botanist Maricel Dizon", "led by ...").
 _PERSON_BEFORE = re.compile(
-    r"(?:\b(?:president|minister|chancellor|premier|senator|governor|mayor|judge|coach|ceo|"
-    r"chief executive|executive|chairman|chairwoman|chair|founder|director|spokesperson|"
-    r"spokesman|spokeswoman|striker|midfielder|defender|goalkeeper|captain|author|writer|novelist|"
-    r"singer|actor|actress|artist|scientist|researcher|economist|manager|leader|head|secretary|"
-    r"champion|winner|player|rider|driver|star|veteran|rookie|named|appointed|elected)\s*,?\s*)$", re.I)
-_PERSON_AFTER = re.compile(r"^(?:,\s*(?:who|the|a|an)\b|\s+(?:said|says|told|added|won|scored|"
+    r"(?:\b(?:" + "|".join(sorted(PERSON_NOUNS | {"chief executive", "chair", "star", "veteran", "rookie",
+                                                  "named", "appointed", "elected"}, key=len, reverse=True))
+    + r"|(?:led|chaired|headed|directed|written|founded|coached|presented|painted|composed) by)\s*,?\s*)$",
+    re.I)
+_PERSON_AFTER = re.compile(r"^(?:,\s*(?:who|the|a|an|\d{2})\b|\s+(?:said|says|told|added|won|scored|"
                            r"wrote|argued|announced|resigned|became)\b)")
 _PLACE_BEFORE = re.compile(r"\b(?:in|at|from|to|near|outside|across|into|toward|towards|"
                            r"hosted by|held in|capital|city of)\s+(?:the\s+)?$", re.I)
@@ -73,7 +88,9 @@ _SENTENCE_STARTERS = frozenset(
     """The A An In On At After Before During Since For From By With Without As When While Where
     But And Or So Yet If Although Though This That These Those It Its Their His Her Our Last
     Next Earlier Later Meanwhile However Instead Despite Under Over According Then Now Today
-    Yesterday Officials Analysts Shares Sales Revenue Critics Fans Supporters""".split())
+    Yesterday Officials Analysts Shares Sales Revenue Critics Fans Supporters Every Each All Some
+    Many Most Few Several No Not Both We They He She You There Here What Who How Why Once Only
+    Even Also Still Just""".split())
 
 
 @dataclass(frozen=True)
@@ -174,7 +191,8 @@ def _name_kind(text: str, s: int, e: int, surface: str) -> str:
     dateline = _DATELINE.match(text) if s < 40 else None
     if dateline and e <= dateline.end():
         return PLACE
-    if toks[-1].strip(".,") in _ORG_END or (surface.isupper() and len(surface) > 1 and "." not in surface):
+    if toks[-1].strip(".,") in _ORG_END or (toks[0] in _ORG_END and "of" in toks) \
+            or (surface.isupper() and len(surface) > 1 and "." not in surface):
         return ORG
     if toks[0] in _PERSON_TITLES and len(toks) > 1:
         return PERSON
@@ -230,6 +248,8 @@ _FIT = {  # how well a candidate of each kind answers each asked type
 
 _MEASURED = frozenset({MONEY, PERCENT, WEIGHT, LENGTH, DURATION})  # not a count of things
 OTHER_UNIT = 0.4  # an amount, but of another unit than the one asked for
+WEEKDAY_ONLY = 0.8  # a date without its year
+_HAS_YEAR = re.compile(r"\b(?:1[89]|20)\d\d")
 
 
 def fit(asked: str | None, cands: tuple[Candidate, ...], asked_terms: frozenset[str] | set[str],
@@ -245,6 +265,9 @@ def fit(asked: str | None, cands: tuple[Candidate, ...], asked_terms: frozenset[
         w = table.get(c.kind, 0.0)
         if unit and c.kind == NUMBER and (c.units & _MEASURED if unit == COUNT else unit not in c.units):
             w = OTHER_UNIT
+        elif asked == DATE and c.kind == DATE and not _HAS_YEAR.search(c.text):
+            # "on Tuesday" says when, but less than "1 April 2025"; it can't say which year
+            w = OTHER_UNIT if unit == BY_YEAR else WEEKDAY_ONLY
         own = c.terms if c.kind != NUMBER else {t for t in c.terms if t[:1].isdigit()}
         if own & asked_terms:
             # the question's own name or figure, or a longer form of it ("Shareholders of Penwick

@@ -54,7 +54,7 @@ class KeyTerm:
     kind: str  # "number" | "name"
 
 
-_QUESTION_WORDS = frozenset(
+QUESTION_WORDS = frozenset(
     "what who whom whose when where which why how did does do is are was were".split())
 
 
@@ -68,7 +68,7 @@ def key_terms(question: str) -> list[KeyTerm]:
             continue
         if any(c.isdigit() for c in w):
             kind = "number"
-        elif w[0].isupper() and (i > 0 or lw not in _QUESTION_WORDS) and len(w) > 1:
+        elif w[0].isupper() and (i > 0 or lw not in QUESTION_WORDS) and len(w) > 1:
             kind = "name"
         else:
             continue

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rag.keyword import KeyTerm, initials, key_terms, terms, words
+from rag.keyword import QUESTION_WORDS, STOPWORDS, KeyTerm, initials, key_terms, terms, words
 
 YEAR = re.compile(r"^(1[89]|20)\d\d$")  # a year as a term of the index
 # A quarter or half of a year, as results and reports name it: "Q1", "first quarter", "1Q",
@@ -42,6 +42,7 @@ def periods(text: str) -> frozenset[str]:
 
 # Answer types. "who" asks for a person or an organisation (who acquired, who won).
 PERSON, PLACE, DATE, NUMBER, ORG = "person", "place", "date", "number", "org"
+BY_YEAR = "year"  # the unit of a date asked for by its year ("in what year"): a weekday doesn't answer
 
 _HEAD_NOUNS = {
     PLACE: "city town capital country nation state region province venue stadium arena island county "
@@ -50,7 +51,9 @@ _HEAD_NOUNS = {
          "conference summit tournament festival "
          "university airline carrier startup manufacturer network broadcaster league outlet "
          "newspaper lab laboratory label publisher studio retailer insurer lender automaker "
-         "carmaker maker chain operator buyer acquirer bidder rival sponsor body union".split(),
+         "carmaker maker chain operator buyer acquirer bidder rival sponsor body union collection "
+         "museum gallery foundation charity institute ministry regulator council administrator "
+         "consultancy insurer".split(),
     PERSON: "person player president minister ceo leader coach author actor actress singer director "
             "scientist winner chancellor candidate driver artist striker manager chairman "
             "chairwoman founder governor mayor senator judge official executive chief head "
@@ -58,7 +61,11 @@ _HEAD_NOUNS = {
             "athlete cyclist runner swimmer golfer goalkeeper captain batter pitcher boxer "
             "astronaut researcher economist spokesperson spokesman spokeswoman man woman "
             "politician lawmaker prosecutor envoy ambassador commissioner secretary champion "
-            "designer architect chef journalist editor filmmaker".split(),
+            "designer architect chef journalist editor filmmaker member rider investigator "
+            "botanist biologist physicist astronomer astrophysicist chemist historian poet painter "
+            "sculptor photographer presenter producer conductor dancer lawyer activist officer "
+            "commander skier jockey sprinter midfielder defender forward runner-up "
+            "successor predecessor".split(),
     DATE: "year month day date decade century season time".split(),
     NUMBER: "amount number figure price cost value revenue profit loss sales percentage percent "
             "share rate score margin total sum budget fine fee salary population turnout "
@@ -66,6 +73,7 @@ _HEAD_NOUNS = {
             "valuation deal worth tally record count capacity speed".split(),
 }
 _HEAD_TYPE = {noun: kind for kind, nouns in _HEAD_NOUNS.items() for noun in nouns}
+PERSON_NOUNS = frozenset(_HEAD_NOUNS[PERSON]) - {"person", "man", "woman", "head", "chief"}
 # "how many", "how much" ... → an amount; "how long"/"how old" are amounts of time or years.
 _HOW_NUMBER = frozenset("many much long old far big large high tall heavy often fast deep".split())
 _HOW_STEMS = frozenset(terms(" ".join(_HOW_NUMBER)))
@@ -160,6 +168,7 @@ class Query:
     # The measure, role or thing paid for that the question names: an answering sentence holds
     # a word of each group.
     needs: tuple[frozenset[str], ...] = ()
+    phrases: tuple[frozenset[str], ...] = ()  # the things it names, each as its words' terms
 
     def given_by(self, sentence_terms: frozenset[str]) -> bool:
         return all(g & sentence_terms for g in self.needs)
@@ -194,6 +203,28 @@ def answer_type(question: str) -> str | None:
     return None
 
 
+_ASKS_YEAR = re.compile(r"\b(?:what|which)\s+year\b", re.I)
+
+
+# A name: capitalised words joined by spaces or hyphens, or a capitalised word with a hyphenated tail.
+_NAME_PHRASE = re.compile(r"[A-Z][\w'’.&]*(?:(?:[ -]+)[A-Z0-9][\w'’.&]*|-[a-z][\w'’]*)*")
+
+
+def name_phrases(question: str) -> tuple[frozenset[str], ...]:
+    """The things a question names, each as the index terms of its words: runs of capitalised
+    words ("the Southern Wide-field Radio Array" is one thing, not four)."""
+    out = []
+    for m in _NAME_PHRASE.finditer(question):
+        run = m.group()
+        if m.start() == 0:  # the question's first word is capitalised anyway ("Who", "In what year")
+            first = run.split()[0].lower()
+            if first in STOPWORDS or first in QUESTION_WORDS:
+                run = run[len(first):]
+        if ts := frozenset(terms(run)):
+            out.append(ts)
+    return tuple(out)
+
+
 @lru_cache(maxsize=1024)
 def analyse(question: str) -> Query:
     keys = tuple(key_terms(question))
@@ -213,7 +244,8 @@ def analyse(question: str) -> Query:
         answer_type=kind,
         focus=frozenset(t for t in qterms if t not in key_set and t not in _HOW_STEMS),
         unit=(_unit([w.lower() for w in words(question)], [t for t in qterms if t not in names])
-              if kind == NUMBER else None),
+              if kind == NUMBER else BY_YEAR if kind == DATE and _ASKS_YEAR.search(question) else None),
         needs=tuple(g for g in ((_named(list(qterms), _MEASURES), _paid_for(question)) if kind == NUMBER
                                 else (_named(list(qterms), _ROLES),) if kind == PERSON else ()) if g),
+        phrases=name_phrases(question),
     )

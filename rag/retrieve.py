@@ -51,8 +51,9 @@ KEYED_MIN_COSINE = 0.2
 # passage holds the kind of thing asked for among the question's words (a place for "where").
 TYPED_MIN_COSINE, TYPED_MIN_FIT = 0.35, 0.6
 # A question naming several things (a person, a race, a city) is about them: a passage holding
-# almost none of them, and not close in meaning, is about another subject even when it gives
-# the kind of answer asked for (another event's prize money).
+# almost none of their words, not one word of any of them, and not close in meaning, is about
+# another subject even when it gives the kind of answer asked for (another event's prize money).
+# A many-word name is one thing: "the Southern Wide-field Radio Array" is held by "the array".
 SUBJECT_NAMES, SUBJECT_MIN_KEYS, SUBJECT_CLOSE_COSINE = 3, 0.25, 0.5
 
 
@@ -102,7 +103,8 @@ def features(
         dated = not query.years or bool(query.years & doc_terms) or p.date[:4] in query.years
         focus = (sum(idf for t, idf in focus_idf.items() if t in doc_terms) / focus_total
                  if focus_idf else 0.0)
-        off = len(names) >= SUBJECT_NAMES and cover < SUBJECT_MIN_KEYS and cos < SUBJECT_CLOSE_COSINE
+        off = (len(names) >= SUBJECT_NAMES and cover < SUBJECT_MIN_KEYS and cos < SUBJECT_CLOSE_COSINE
+               and not any(ph & doc_terms for ph in query.phrases))
         out.append(Scored(p, 0.0, cos, bm25.get(p.id, 0.0) / top_bm, cover, fit, conflict, dated,
                           focus, off))
     return out
@@ -175,8 +177,13 @@ def relevant(hits: list[Scored], min_cosine: float, k: int) -> list[Scored]:
     states no year ("won on Sunday") can't tell which one it is about, so for a question about
     a year it must state that year.
     `hits` are all candidates, best first (the other years may rank below k); k hits are kept."""
-    contested = any(h.year_conflict for h in hits)
     return [h for h in hits[:k]
-            if not h.year_conflict and not h.off_subject and (h.dated or not contested)
+            if not h.year_conflict and not h.off_subject and (h.dated or not _contested(h, hits))
             and (h.cosine >= min_cosine or (h.keys >= 0.999 and h.cosine >= KEYED_MIN_COSINE)
                  or (h.cosine >= TYPED_MIN_COSINE and h.fit >= TYPED_MIN_FIT))]
+
+
+def _contested(hit: Scored, hits: list[Scored]) -> bool:
+    """Another candidate about the same subject (holding as much of what the question names) is
+    about another year: then an undated passage can't tell which year it is about."""
+    return any(h.year_conflict and h.keys >= hit.keys > 0 for h in hits)

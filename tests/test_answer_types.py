@@ -9,6 +9,7 @@ import rag
 from rag.candidates import candidates
 from rag.extractive import DIFFER
 from rag.query import (
+    BY_YEAR,
     COUNT,
     DATE,
     DURATION,
@@ -283,6 +284,64 @@ def test_a_question_about_a_contested_year_needs_a_passage_that_states_it(source
     assert "Bram Peeters" in a.text and a.citations[0].source == "wire.txt"
     # now the race is known in more than one year, and "on Sunday" can't tell which
     assert rag.ask("Who won the Brabant Ridge Classic in 2022?").abstained
+
+
+def test_another_subjects_other_year_does_not_make_a_year_contested(sources):
+    (sources / "mayor.md").write_text(
+        "Oduya ousts Kessel\n\n"
+        "Helena Oduya won the Brackenford mayoral election on Thursday, ending Martin Kessel's eight "
+        "years in office.\n", encoding="utf-8")
+    (sources / "wire.txt").write_text(
+        "Sep 29, 2019 ... Voters in Lindholm rejected the proposed congestion charge by 58.4% to 41.6%.\n",
+        encoding="utf-8")
+    rag.index()
+    # the only passage about another year is about another city: "on Thursday" is the one asked
+    a = rag.ask("Who won the 2024 Brackenford mayoral election?")
+    assert "Helena Oduya" in a.text and a.citations[0].source == "mayor.md", a.text
+
+
+def test_a_many_word_name_is_one_subject(sources):
+    (sources / "array.txt").write_text(
+        "The array of 128 six-metre dishes, spread across about eight kilometres of semi-desert, "
+        "cost R2.3 billion to build, according to the national research foundation.\n", encoding="utf-8")
+    rag.index()
+    assert analyse("How much did the Southern Wide-field Radio Array cost?").phrases == (
+        frozenset({"southern", "wide", "field", "radio", "array"}),)
+    # the passage names the one thing asked about by one of its words ("array"): on subject
+    a = rag.ask("How much did the Southern Wide-field Radio Array cost to build?")
+    assert "R2.3 billion" in a.text, a.text
+    # three things named, none of them held: another subject
+    assert rag.ask("How much did the Lisbon City Marathon pay Daniel Rotich at the Estoril Open?").abstained
+
+
+def test_a_question_asking_a_year_is_answered_by_a_date_with_a_year(sources):
+    (sources / "pact.md").write_text(
+        "Peru, Chile, Ecuador and Colombia sign Andean-Pacific trade pact\n\n"
+        "The four countries signed the Andean-Pacific Trade Agreement in Lima on "
+        "Wednesday, committing the four countries to removing most tariffs.\n\n"
+        "Negotiations between the four countries were launched in Quito in 2019 but stalled during "
+        "the pandemic.\n", encoding="utf-8")
+    rag.index()
+    assert analyse("In what year did the talks begin?").unit == BY_YEAR
+    a = rag.ask("In what year did Peru, Chile, Ecuador and Colombia first negotiate the agreement?")
+    assert "2019" in a.text and a.citations[0].line == 5, a.text
+
+
+@pytest.mark.parametrize("text, name, kind", [
+    ("The mission's principal investigator, Marta Velasco of the Institute of Astrophysics, said so.",
+     "Marta Velasco", PERSON),
+    ("The mission's principal investigator, Marta Velasco of the Institute of Astrophysics, said so.",
+     "Institute of Astrophysics", ORG),
+    ("The team, led by Maricel Dizon, found the plants on a ridge.", "Maricel Dizon", PERSON),
+    ("London rapper Kofi Mensah walked on to perform.", "Kofi Mensah", PERSON),
+])
+def test_people_by_their_role(text, name, kind):
+    assert {c.text: c.kind for c in candidates(text)}.get(name) == kind
+
+
+def test_a_capitalised_opener_in_a_quote_is_not_a_name():
+    found = {c.text for c in candidates('"Every grain we catch is a message," she said.')}
+    assert not any(t.startswith("Every") for t in found)
 
 
 def test_a_dateline_is_a_place_not_an_acronym():
