@@ -1,6 +1,10 @@
 """Weight search for the re-scoring in rag/retrieve.py, on dev golden sets only.
 
-    .venv/bin/python benchmarks/tune.py [--set newsbench-dev,news,seeds] [--grid]
+    .venv/bin/python benchmarks/tune.py [--set newsbench-dev,dev-paragraphs,news,seeds] [--grid]
+
+`dev-paragraphs` is newsbench dev re-cut as one paragraph per answerable question, each its own
+file with no title or neighbours: the style of a quiz over the paragraphs that hold the answers,
+where a paragraph often never names what the question is about.
 
 Features are computed once per (question, candidate); each weight setting is then a cheap
 re-combination. Never pass the newsbench *test* split here: it is for reporting only.
@@ -27,6 +31,28 @@ SETS = {
 }
 
 
+def _paragraphs(tmp: Path) -> tuple[Path, Path]:
+    """newsbench dev's gold paragraphs, one file each, and its answerable questions pointing there."""
+    src_dir, out = tmp / "dev-paragraphs", tmp / "dev-paragraphs.jsonl"
+    src_dir.mkdir(parents=True, exist_ok=True)
+    sources, gold = SETS["newsbench-dev"]
+    files: dict[tuple[str, int], str] = {}
+    with out.open("w", encoding="utf-8") as f:
+        for line in gold.read_text(encoding="utf-8").splitlines():
+            item = json.loads(line)
+            if not item.get("answerable", True) or not item.get("gold"):
+                continue
+            g = item["gold"][0]
+            key = (g["source"], g["line"])
+            if key not in files:
+                files[key] = f"p{len(files):04d}.md"
+                text = (sources / g["source"]).read_text(encoding="utf-8").splitlines()[g["line"] - 1]
+                (src_dir / files[key]).write_text(text.strip() + "\n", encoding="utf-8")
+            item["gold"] = [{"source": files[key], "line": 1}]
+            f.write(json.dumps(item) + "\n")
+    return src_dir, out
+
+
 def collect(name: str, tmp: Path):
     """(question, Query, scored candidates) for every question of a golden set; each candidate
     keeps its features, so `combine` can re-score copies under other weights."""
@@ -34,7 +60,7 @@ def collect(name: str, tmp: Path):
     from rag.evaluate import load_questions
     from rag.query import analyse
 
-    sources, gold = SETS[name]
+    sources, gold = _paragraphs(tmp) if name == "dev-paragraphs" else SETS[name]
     os.environ.update(RAG_SOURCES_DIR=str(sources), RAG_INDEX_DIR=str(tmp / name), RAG_HOME=str(tmp))
     rag.reset()
     eng = rag.get_engine()
@@ -84,7 +110,7 @@ def main() -> None:
     from rag.retrieve import WEIGHTS
 
     ap = argparse.ArgumentParser()
-    ap.add_argument("--set", default="newsbench-dev,news,seeds")
+    ap.add_argument("--set", default="newsbench-dev,dev-paragraphs,news,seeds")
     ap.add_argument("--grid", action="store_true")
     ap.add_argument("--misses", action="store_true")
     args = ap.parse_args()

@@ -29,6 +29,7 @@ from rag.query import (
     PERSON_NOUNS,
     PLACE,
     WEIGHT,
+    WORK,
     Query,
 )
 
@@ -240,6 +241,7 @@ def candidates(text: str) -> tuple[Candidate, ...]:
 _FIT = {  # how well a candidate of each kind answers each asked type
     PERSON: {PERSON: 1.0, NAME: 0.7, ORG: 0.6},
     ORG: {ORG: 1.0, NAME: 0.7, PLACE: 0.5, PERSON: 0.2},
+    WORK: {NAME: 1.0, ORG: 0.6, PERSON: 0.4, PLACE: 0.3},  # titles show no kind of their own
     PLACE: {PLACE: 1.0, NAME: 0.6, ORG: 0.2},
     DATE: {DATE: 1.0},
     NUMBER: {NUMBER: 1.0},

@@ -42,6 +42,7 @@ def periods(text: str) -> frozenset[str]:
 
 # Answer types. "who" asks for a person or an organisation (who acquired, who won).
 PERSON, PLACE, DATE, NUMBER, ORG = "person", "place", "date", "number", "org"
+WORK = "work"  # a title: "which film won", "which album"
 BY_YEAR = "year"  # the unit of a date asked for by its year ("in what year"): a weekday doesn't answer
 
 _HEAD_NOUNS = {
@@ -67,6 +68,8 @@ _HEAD_NOUNS = {
             "commander skier jockey sprinter midfielder defender forward runner-up "
             "successor predecessor".split(),
     DATE: "year month day date decade century season time".split(),
+    WORK: "film movie documentary album book novel memoir song painting sculpture opera musical "
+          "artwork title".split(),
     NUMBER: "amount number figure price cost value revenue profit loss sales percentage percent "
             "share rate score margin total sum budget fine fee salary population turnout "
             "attendance distance height length weight temperature age debt deficit stake "
@@ -162,7 +165,7 @@ class Query:
     years: frozenset[str]
     periods: frozenset[str]  # quarters and halves asked about ("q1", "h2")
     spelled: tuple[tuple[str, frozenset[str]], ...]  # acronym → the names it stands for
-    answer_type: str | None  # PERSON | PLACE | DATE | NUMBER | ORG | None (anything)
+    answer_type: str | None  # PERSON | PLACE | DATE | NUMBER | ORG | WORK | None (anything)
     focus: frozenset[str]  # content terms that are not names or numbers ("revenue", "acquired")
     unit: str | None = None  # for an amount: MONEY | PERCENT | WEIGHT | LENGTH | DURATION | COUNT
     # The measure, role or thing paid for that the question names: an answering sentence holds

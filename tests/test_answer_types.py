@@ -21,6 +21,7 @@ from rag.query import (
     PERSON,
     PLACE,
     WEIGHT,
+    WORK,
     analyse,
 )
 
@@ -37,6 +38,8 @@ from rag.query import (
     ("Which team won the league?", ORG),
     ("What did Rubio propose?", None),
     ("What was Meridian Bank's net profit in 2024?", NUMBER),  # "Bank" is part of a name
+    ("Which film won the top prize at the 2024 Aurora Film Festival?", WORK),
+    ("Which Finnish cabinet member chaired the meeting?", PERSON),
 ])
 def test_the_expected_answer_type(question, kind):
     assert analyse(question).answer_type == kind
@@ -337,6 +340,17 @@ def test_a_question_asking_a_year_is_answered_by_a_date_with_a_year(sources):
 ])
 def test_people_by_their_role(text, name, kind):
     assert {c.text: c.kind for c in candidates(text)}.get(name) == kind
+
+
+def test_which_film_is_answered_by_a_title(sources):
+    (sources / "festival.txt").write_text(
+        "Jan 28, 2024 ... The Salt Road, directed by Ines Varga, won the Northern Light Award, the top prize "
+        "at the Aurora Film Festival in Tromsø.\n"
+        "Feb 2, 2024 ... The Aurora Film Festival reported 61,000 admissions for its 2024 edition.\n",
+        encoding="utf-8")
+    rag.index()
+    a = rag.ask("Which film won the top prize at the 2024 Aurora Film Festival?")
+    assert "The Salt Road" in a.text and a.citations[0].line == 1, a.text
 
 
 def test_a_capitalised_opener_in_a_quote_is_not_a_name():
