@@ -295,7 +295,7 @@ def sentences(text: str) -> tuple[Sentence, ...]:
 def sentence_fit(query: Query, s: Sentence, asked_terms: frozenset[str]) -> float:
     """How well a sentence answers: its best candidate's fit, capped when it doesn't name the
     measure, role or thing paid for that the question names (a figure, but of something else)."""
-    f = fit(query.answer_type, s.candidates, asked_terms, query.unit)
+    f = fit(query.answer_type, s.candidates, asked_terms - query.head, query.unit)
     return f if query.given_by(s.terms) else min(f, OTHER_UNIT)
 
 

@@ -71,7 +71,7 @@ def _answer_of(query: Query, cands: tuple[Candidate, ...], asked: frozenset[str]
     whether it is of exactly the asked kind."""
     best, best_fit = "", 0.0
     for c in cands:
-        f = fit(query.answer_type, (c,), asked, query.unit)
+        f = fit(query.answer_type, (c,), asked - query.head, query.unit)
         if f > best_fit:
             best, best_fit = " ".join(sorted(c.terms)) or c.text.lower(), f
     return best, best_fit >= 0.999

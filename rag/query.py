@@ -172,6 +172,9 @@ class Query:
     # a word of each group.
     needs: tuple[frozenset[str], ...] = ()
     phrases: tuple[frozenset[str], ...] = ()  # the things it names, each as its words' terms
+    # The noun saying what kind of thing is asked for: not a name the question gives ("Which
+    # regulator" is answered by "the Prudential Regulation Authority", "which bank" by "Meridian Bank").
+    head: frozenset[str] = frozenset()
 
     def given_by(self, sentence_terms: frozenset[str]) -> bool:
         return all(g & sentence_terms for g in self.needs)
@@ -179,21 +182,26 @@ class Query:
 
 def answer_type(question: str) -> str | None:
     """The kind of thing asked for, from the question word and the noun after which/what."""
+    return _kind_and_head(question)[0]
+
+
+def _kind_and_head(question: str) -> tuple[str | None, str]:
+    """The kind of thing asked for, and the noun that says so ("regulator" in "which regulator")."""
     surface = words(question)
     toks = [w.lower() for w in surface]
     for i, w in enumerate(toks):
         nxt = toks[i + 1] if i + 1 < len(toks) else ""
         if w in ("who", "whom", "whose"):
-            return PERSON
+            return PERSON, ""
         if w == "where":
-            return PLACE
+            return PLACE, ""
         if w == "when":
-            return DATE
+            return DATE, ""
         if w == "how" and nxt in _HOW_NUMBER:
-            return NUMBER
+            return NUMBER, ""
         if w in ("which", "what"):
             if nxt in ("did", "does", "do", "has", "have", "had"):
-                return None  # "what did the bank do": an action, not a thing
+                return None, ""  # "what did the bank do": an action, not a thing
             # the head noun is the first word after the wh-word that names a kind of thing
             # ("which French city", "what was the company's revenue", "what year")
             for j, nw in enumerate(toks[i + 1:i + 7], start=i + 1):
@@ -201,9 +209,9 @@ def answer_type(question: str) -> str | None:
                     continue  # part of a name ("Meridian Bank's net profit" asks for an amount)
                 kind = _HEAD_TYPE.get(nw) or _HEAD_TYPE.get(nw.rstrip("s"))
                 if kind:
-                    return kind
-            return None
-    return None
+                    return kind, nw
+            return None, ""
+    return None, ""
 
 
 _ASKS_YEAR = re.compile(r"\b(?:what|which)\s+year\b", re.I)
@@ -235,7 +243,7 @@ def analyse(question: str) -> Query:
     spelled = tuple((a, frozenset(ts & names)) for a, ts in initials(question).items() if ts & names)
     qterms = tuple(terms(question))
     key_set = {k.term for k in keys}
-    kind = answer_type(question)
+    kind, head = _kind_and_head(question)
     return Query(
         text=question,
         terms=qterms,
@@ -251,4 +259,5 @@ def analyse(question: str) -> Query:
         needs=tuple(g for g in ((_named(list(qterms), _MEASURES), _paid_for(question)) if kind == NUMBER
                                 else (_named(list(qterms), _ROLES),) if kind == PERSON else ()) if g),
         phrases=name_phrases(question),
+        head=frozenset(terms(head)),
     )

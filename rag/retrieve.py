@@ -51,7 +51,7 @@ KEYED_MIN_COSINE = 0.2
 # passage holds the kind of thing asked for among the question's words (a place for "where").
 TYPED_MIN_COSINE, TYPED_MIN_FIT = 0.35, 0.6
 # A question naming several things (a person, a race, a city) is about them: a passage holding
-# almost none of their words, not one word of any of them, and not close in meaning, is about
+# almost none of their words, not one word of one of them, and not close in meaning, is about
 # another subject even when it gives the kind of answer asked for (another event's prize money).
 # A many-word name is one thing: "the Southern Wide-field Radio Array" is held by "the array".
 SUBJECT_NAMES, SUBJECT_MIN_KEYS, SUBJECT_CLOSE_COSINE = 3, 0.25, 0.5
@@ -104,7 +104,7 @@ def features(
         focus = (sum(idf for t, idf in focus_idf.items() if t in doc_terms) / focus_total
                  if focus_idf else 0.0)
         off = (len(names) >= SUBJECT_NAMES and cover < SUBJECT_MIN_KEYS and cos < SUBJECT_CLOSE_COSINE
-               and not any(ph & doc_terms for ph in query.phrases))
+               and not all(ph & doc_terms for ph in query.phrases))
         out.append(Scored(p, 0.0, cos, bm25.get(p.id, 0.0) / top_bm, cover, fit, conflict, dated,
                           focus, off))
     return out
@@ -186,4 +186,4 @@ def relevant(hits: list[Scored], min_cosine: float, k: int) -> list[Scored]:
 def _contested(hit: Scored, hits: list[Scored]) -> bool:
     """Another candidate about the same subject (holding as much of what the question names) is
     about another year: then an undated passage can't tell which year it is about."""
-    return any(h.year_conflict and h.keys >= hit.keys > 0 for h in hits)
+    return any(h.year_conflict and h.keys > 0 and h.keys >= hit.keys for h in hits)

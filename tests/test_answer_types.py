@@ -142,6 +142,8 @@ def test_a_passage_about_another_subject_does_not_answer(sources):
     rag.index()
     q = "How much prize money did Daniel Rotich receive for winning the 2024 Lisbon City Marathon?"
     assert rag.ask(q).abstained  # prize money, but another event's, naming no one asked about
+    # a generic word of one name ("Prize") does not make it about the prize asked for
+    assert rag.ask("How much money does the Sandvik Prize for Marine Ecology carry?").abstained
     assert "€2.5 million" in rag.ask("How much prize money will the Nordic Cup winners receive?").text
 
 
@@ -303,6 +305,18 @@ def test_another_subjects_other_year_does_not_make_a_year_contested(sources):
     assert "Helena Oduya" in a.text and a.citations[0].source == "mayor.md", a.text
 
 
+def test_an_undated_passage_naming_nothing_asked_cannot_answer_a_contested_year(sources):
+    (sources / "ice.txt").write_text(
+        "Sep 30, 2023 ... Norway's glaciers lost 3% of their ice volume this year, the authority said.\n"
+        "The national water authority measures about 30 glaciers every autumn, with stakes drilled into "
+        "the ice.\n", encoding="utf-8")
+    rag.index()
+    assert "3%" in rag.ask("How much ice did Norway's glaciers lose in 2023?").text
+    # the glaciers are known in 2023; a passage that states no year (and names no country) can't
+    # say what happened in 2021
+    assert rag.ask("How much ice did Norway's glaciers lose in 2021?").abstained
+
+
 def test_a_many_word_name_is_one_subject(sources):
     (sources / "array.txt").write_text(
         "The array of 128 six-metre dishes, spread across about eight kilometres of semi-desert, "
@@ -351,6 +365,16 @@ def test_which_film_is_answered_by_a_title(sources):
     rag.index()
     a = rag.ask("Which film won the top prize at the 2024 Aurora Film Festival?")
     assert "The Salt Road" in a.text and a.citations[0].line == 1, a.text
+
+
+def test_the_noun_asking_the_kind_may_be_part_of_the_answer(sources):
+    (sources / "deal.txt").write_text(
+        "Meridian Bank agreed on Monday to buy Fjord Savings for €1.2 billion.\n"
+        "Fjord Savings said its customers would see no change to their accounts.\n", encoding="utf-8")
+    rag.index()
+    assert analyse("Which bank agreed to buy Fjord Savings?").head == {"bank"}
+    a = rag.ask("Which bank agreed to buy Fjord Savings?")  # not a name the question gives
+    assert "Meridian Bank" in a.text and a.citations[0].line == 1, a.text
 
 
 def test_a_capitalised_opener_in_a_quote_is_not_a_name():
