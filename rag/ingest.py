@@ -93,12 +93,18 @@ def decode(data: bytes, name: str) -> tuple[str, list[str]]:
         return text, [f"{name} is not UTF-8; read it as Windows-1252 (save it as UTF-8 to be sure)."]
 
 
+_DATE_ONLY = re.compile(r"(?:[A-Z][a-z]{2,8}\.?\s+\d{1,2},?\s+|\d{1,2}\s+[A-Z][a-z]{2,8}\.?,?\s+|"
+                        r"[A-Z][a-z]{2,8}\.?,?\s+)?\d{4}(?:-\d\d-\d\d)?")
+
+
 def sentence_spans(text: str, base: int = 0) -> list[tuple[int, int]]:
     """(start, end) offsets of the sentences in text, shifted by base, white space trimmed."""
     spans, start = [], 0
     for m in _SENTENCE_END.finditer(text):
         if _ABBREVIATION.search(text, max(start, m.start() - 12), m.start()):
             continue
+        if start == 0 and _DATE_ONLY.fullmatch(text[:m.start()].strip().rstrip(". …")):
+            continue  # "Mar 9, 2019 ... The museum closed": the snippet's date opens its sentence
         spans.append((start, m.start() + len(m.group(0).rstrip())))
         start = m.end()
     spans.append((start, len(text)))

@@ -377,6 +377,16 @@ def test_the_noun_asking_the_kind_may_be_part_of_the_answer(sources):
     assert "Meridian Bank" in a.text and a.citations[0].line == 1, a.text
 
 
+def test_a_snippets_date_is_quoted_with_its_sentence(sources):
+    (sources / "wire.txt").write_text(
+        "Mar 9, 2019 ... Rotterdam's Nieuwe Vorm design museum closed its doors for a renovation. "
+        "It was expected to take three years.\n", encoding="utf-8")
+    rag.index()
+    a = rag.ask("When did the Nieuwe Vorm museum close for its renovation?")
+    # the date alone ("Mar 9, 2019 ...") would say nothing; the sentence alone, not when
+    assert a.text.startswith("Mar 9, 2019 ... Rotterdam's Nieuwe Vorm design museum closed its doors"), a.text
+
+
 def test_a_capitalised_opener_in_a_quote_is_not_a_name():
     found = {c.text for c in candidates('"Every grain we catch is a message," she said.')}
     assert not any(t.startswith("Every") for t in found)
