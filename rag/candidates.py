@@ -81,7 +81,8 @@ _PERSON_BEFORE = re.compile(
                                                   "named", "appointed", "elected"}, key=len, reverse=True))
     + r"|(?:led|chaired|headed|directed|written|founded|coached|presented|painted|composed) by)\s*,?\s*)$",
     re.I)
-_PERSON_AFTER = re.compile(r"^(?:,\s*(?:who|the|a|an|\d{2})\b|\s+(?:said|says|told|added|won|scored|"
+_PERSON_AFTER = re.compile(r"^(?:,\s*(?:who|the|a|an|\d{2})\b|\s+(?:(?:was|is|has been|had been)\s+"
+                           r"(?:elected|appointed|named|chosen|sworn|re-elected)|said|says|told|added|won|scored|"
                            r"wrote|argued|announced|resigned|became)\b)")
 _PLACE_BEFORE = re.compile(r"\b(?:in|at|from|to|near|outside|across|into|toward|towards|"
                            r"hosted by|held in|capital|city of)\s+(?:the\s+)?$", re.I)
