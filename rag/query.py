@@ -54,7 +54,7 @@ _HEAD_NOUNS = {
          "newspaper lab laboratory label publisher studio retailer insurer lender automaker "
          "carmaker maker chain operator buyer acquirer bidder rival sponsor body union collection "
          "museum gallery foundation charity institute ministry regulator council administrator "
-         "consultancy insurer".split(),
+         "consultancy".split(),
     PERSON: "person player president minister ceo leader coach author actor actress singer director "
             "scientist winner chancellor candidate driver artist striker manager chairman "
             "chairwoman founder governor mayor senator judge official executive chief head "
@@ -180,13 +180,9 @@ class Query:
         return all(g & sentence_terms for g in self.needs)
 
 
-def answer_type(question: str) -> str | None:
-    """The kind of thing asked for, from the question word and the noun after which/what."""
-    return _kind_and_head(question)[0]
-
-
 def _kind_and_head(question: str) -> tuple[str | None, str]:
-    """The kind of thing asked for, and the noun that says so ("regulator" in "which regulator")."""
+    """The kind of thing asked for, from the question word and the noun after which/what, and
+    that noun ("regulator" in "which regulator")."""
     surface = words(question)
     toks = [w.lower() for w in surface]
     for i, w in enumerate(toks):
