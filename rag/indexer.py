@@ -2,8 +2,8 @@
 
 A file is read only when its size or mtime changed, re-parsed only when its content hash
 changed; a passage is embedded only when no indexed passage has the same text (a line that
-merely moved keeps its vector). Chroma and the record are reconciled on every run, so a run
-that died half-way heals on the next one.
+merely moved keeps its vector). Chroma and the record are reconciled by the next run after one
+that died half-way, so the index heals; a run with nothing to write never opens Chroma.
 """
 
 from __future__ import annotations
@@ -117,10 +117,14 @@ def run_index(
         seen = {source for _, source, _ in listed}
         gone = [s for s in known if s not in seen and _in_scope(s, scopes) and not _exists(s, sources_dir)]
         fresh = [st is None or st[0] < 0 or reparse or stats.get(source) != st for _, source, st in listed]
-        # Opening Chroma (importing it alone takes ~1 s, reading its index 0.5 s at 100k passages)
-        # overlaps with reading and parsing the files: most of the time of a run that adds one
-        # file to a large index.
-        reconcile = opening.submit(_needs_reconcile, store)
+        # A process's first use of Chroma reads its whole index (0.4 s at 100k passages, ~6 s at
+        # 1M), so only a run that may write opens it, in the background while files are read,
+        # parsed and embedded; there the count check is nearly free. A run that died between
+        # its Chroma and record commits left `chroma_pending` set, so it always writes and
+        # reconciles. Counts that differ otherwise (Chroma changed behind the record's back) are
+        # found by the next run that writes.
+        pending = store.meta("chroma_pending") == "1"
+        reconcile = opening.submit(_needs_reconcile, store) if pending or gone or any(fresh) else None
 
         to_add: list[Passage] = []
         delete_ids: set[str] = set()
@@ -170,7 +174,7 @@ def run_index(
         # Reconcile with Chroma when a run died between its Chroma and record commits: vectors
         # the record does not know are orphans; record passages missing in Chroma are re-embedded.
         adding = {p.id for p in to_add}
-        if reconcile.result():
+        if reconcile is not None and reconcile.result():
             record_ids = store.all_ids()
             chroma_ids = store.chroma_ids()
             delete_ids |= chroma_ids - record_ids
@@ -178,7 +182,7 @@ def run_index(
                            if p.id not in adding)
 
         vectors, report.embedded = _vectors_for(to_add, store, model, progress)
-        if to_add or delete_ids or file_rows or gone:
+        if to_add or delete_ids or file_rows or gone or pending:
             store.commit(
                 upsert=[(p, vectors[p.id]) for p in to_add],
                 delete_ids=sorted(delete_ids - adding),
