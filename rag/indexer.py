@@ -19,7 +19,7 @@ import numpy as np
 from rag import faults, origins
 from rag.embed import Embedder
 from rag.errors import RagError
-from rag.ingest import SourceError, embed_text, file_hash
+from rag.ingest import SourceError, count_tokens, embed_text, file_hash
 from rag.loaders import PARSER_VERSION, SUPPORTED_SUFFIXES, parse_source, read_source
 from rag.schema import IndexReport, Passage
 from rag.store import Store
@@ -95,12 +95,11 @@ def run_index(
             raise RagError("No paths were given to index.")
     scopes = ["" if r.resolve() == sources_dir.resolve() else source_name(r, sources_dir) for r in roots]
 
-    with store.writer(), ThreadPoolExecutor(2, thread_name_prefix="index-open") as opening:
+    with store.writer(), ThreadPoolExecutor(3, thread_name_prefix="index-open") as opening:
         store.sync(force=True)  # server mode: the mirror is what this run compares against
         if rebuild:
             store.wipe()
         store.check_model(model_key)
-        loading = opening.submit(embedder)
         known = store.files()
         stats = store.file_stats()
         # Sources parsed by an older version of the loaders are parsed again (their vectors are
@@ -117,22 +116,28 @@ def run_index(
         seen = {source for _, source, _ in listed}
         gone = [s for s in known if s not in seen and _in_scope(s, scopes) and not _exists(s, sources_dir)]
         fresh = [st is None or st[0] < 0 or reparse or stats.get(source) != st for _, source, st in listed]
-        # A process's first use of Chroma reads its whole index (0.4 s at 100k passages, ~6 s at
-        # 1M), so only a run that may write opens it, in the background while files are read,
-        # parsed and embedded; there the count check is nearly free. A run that died between
-        # its Chroma and record commits left `chroma_pending` set, so it always writes and
-        # reconciles. Counts that differ otherwise (Chroma changed behind the record's back) are
-        # found by the next run that writes.
+        # A run with nothing to write loads neither the model nor Chroma: a process's first use of
+        # Chroma reads its whole index (0.4 s at 100k passages, ~6 s at 1M). A run that may write
+        # loads them in the background, with the tokenizer (0.3 s), while files are listed, read
+        # and parsed; there the count check is nearly free. A run that died between its Chroma
+        # and record commits left `chroma_pending` set, so the next run always reconciles.
+        # Counts that differ otherwise (Chroma changed behind the record's back) are found by the
+        # next run that writes.
         pending = store.meta("chroma_pending") == "1"
-        reconcile = opening.submit(_needs_reconcile, store) if pending or gone or any(fresh) else None
+        writing = pending or bool(gone) or any(fresh)
+        if writing:
+            reconcile = opening.submit(_needs_reconcile, store)
+            loading, tokenizer = opening.submit(embedder), opening.submit(count_tokens, "")
 
         to_add: list[Passage] = []
         delete_ids: set[str] = set()
         file_rows: dict[str, tuple[str, int, float]] = {}
         restat: dict[str, tuple[str, int, float]] = {}  # touched, content unchanged
-        # A model that cannot load is the run's one sentence, before any progress is shown.
-        model = loading.result()
-        store.check_model(model.key, model.dim)
+        if writing:
+            # A model that cannot load is the run's one sentence, before any progress is shown.
+            model = loading.result()
+            store.check_model(model.key, model.dim)
+            tokenizer.result()  # loaded once, not again by the first parse
         for i, ((path, source, stat), read) in enumerate(zip(listed, fresh, strict=True), start=1):
             if progress:
                 progress("scan", i, len(files))
@@ -174,15 +179,15 @@ def run_index(
         # Reconcile with Chroma when a run died between its Chroma and record commits: vectors
         # the record does not know are orphans; record passages missing in Chroma are re-embedded.
         adding = {p.id for p in to_add}
-        if reconcile is not None and reconcile.result():
+        if writing and reconcile.result():
             record_ids = store.all_ids()
             chroma_ids = store.chroma_ids()
             delete_ids |= chroma_ids - record_ids
             to_add.extend(p for p in store.passages(sorted(record_ids - chroma_ids - delete_ids))
                            if p.id not in adding)
 
-        vectors, report.embedded = _vectors_for(to_add, store, model, progress)
-        if to_add or delete_ids or file_rows or gone or pending:
+        if writing and (to_add or delete_ids or file_rows or gone or pending):
+            vectors, report.embedded = _vectors_for(to_add, store, model, progress)
             store.commit(
                 upsert=[(p, vectors[p.id]) for p in to_add],
                 delete_ids=sorted(delete_ids - adding),

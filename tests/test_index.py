@@ -112,7 +112,7 @@ def test_orphans_and_missing_vectors_are_reconciled(engine, seeded):
     assert engine.store.meta("chroma_pending") == "0"
 
 
-def test_a_run_with_nothing_to_write_leaves_chroma_closed(engine, seeded):
+def test_a_run_with_nothing_to_write_opens_neither_chroma_nor_the_model(engine, seeded):
     import os
     import time
 
@@ -124,7 +124,8 @@ def test_a_run_with_nothing_to_write_leaves_chroma_closed(engine, seeded):
     fresh = Engine(engine.settings)  # as in a new process: Chroma not opened yet
     try:
         assert fresh.index().unchanged == 1
-        assert fresh.store._collection is None  # reading Chroma's index is ~6 s at 1M passages
+        # Neither Chroma (reading its index is ~6 s at 1M passages) nor the model was loaded.
+        assert fresh.store._collection is None and fresh._embedder is None
         # A commit that died half-way is reconciled even when no file changed, and then marked done.
         fresh.store._set_meta({"chroma_pending": "1"})
         assert fresh.index().unchanged == 1
