@@ -109,7 +109,9 @@ def acronyms(text: str) -> set[str]:
 # search costs at most ~15 ms whatever the library's size. The rarest terms (names, numbers) carry
 # BM25's weight; the features still weigh every term. Measured at 100k passages: newsbench's
 # questions found their gold passage as often with 8k-25k postings as without a budget (hit@5
-# 0.86-0.87); 10k halved the search's p95 of 25k. At the golden sets' 1-3k passages it never binds.
+# 0.86-0.87); 10k halved the search's p95 of 25k. Alone, the keyword search finds fewer of them
+# (at 1M: 12 of 199 in its top 30 vs 47; 19 with 25k): see benchmarks/RESULTS.md. At the golden
+# sets' 1-3k passages it never binds.
 KEYWORD_POSTINGS = 10_000
 
 
