@@ -552,7 +552,7 @@ sys.exit(rc)
 def keyword_plan(engine, db_path: Path, qs: list[dict]) -> dict:
     """The keyword query: its EXPLAIN QUERY PLAN, how many rows its MATCH scores (BM25 with ORDER
     BY ... LIMIT costs every matching row) for all of a question's terms and for the terms the
-    product actually searches (`KeywordIndex.search` may leave common ones out), and its time
+    product actually searches (`KeywordIndex.search` keeps the rarest within a postings budget), and its time
     through the product (a warm process, idf lookups of new terms included)."""
     from rag.query import analyse
 
@@ -786,6 +786,8 @@ def _verdict(ok: bool) -> str:
 
 
 def report(args, R: dict) -> list[str]:
+    from rag.keyword import KEYWORD_POSTINGS
+
     n = R["build"]["count"]
     b, a, e, d = R["build"], R["answer"], R["embed"], R["disk"]
     mode = "Chroma server (`chroma run`, loopback)" if args.server else "embedded Chroma (PersistentClient)"
@@ -873,7 +875,8 @@ def report(args, R: dict) -> list[str]:
     out += ["", f"Keyword query (`Store.keyword_search`): plan {' → '.join(kw['plan'])}. Every passage "
             "matching the OR of the terms is scored before `ORDER BY score LIMIT 30`: all of a question's "
             f"terms match a median {kw['all_p50']:,.0f} passages ({kw['all_p50'] / kw['n']:.1%}), the terms "
-            f"the product searches {kw['used_p50']:,.0f} ({kw['used_p50'] / kw['n']:.1%}, max "
+            f"the product searches (the rarest, within {KEYWORD_POSTINGS:,} postings) "
+            f"{kw['used_p50']:,.0f} ({kw['used_p50'] / kw['n']:.1%}, max "
             f"{kw['used_max']:,}); `KeywordIndex.search` in a warm process, alone: "
             f"{kw['query_ms_p50']:.1f} / {kw['query_ms_p95']:.1f} ms p50/p95."]
     return out

@@ -1,8 +1,9 @@
 """Incremental indexing: only what changed is parsed, only new text is embedded.
 
-A file is re-parsed only when its content hash changed; a passage is embedded only when no
-indexed passage has the same text (a line that merely moved keeps its vector). Chroma and
-the record are reconciled on every run, so a run that died half-way heals on the next one.
+A file is read only when its size or mtime changed, re-parsed only when its content hash
+changed; a passage is embedded only when no indexed passage has the same text (a line that
+merely moved keeps its vector). Chroma and the record are reconciled by the next run after one
+that died half-way, so the index heals; a run with nothing to write never opens Chroma.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 from rag import faults, origins
 from rag.embed import Embedder
 from rag.errors import RagError
-from rag.ingest import SourceError, embed_text, file_hash
+from rag.ingest import SourceError, count_tokens, embed_text, file_hash
 from rag.loaders import PARSER_VERSION, SUPPORTED_SUFFIXES, parse_source, read_source
 from rag.schema import IndexReport, Passage
 from rag.store import Store
@@ -94,17 +95,13 @@ def run_index(
             raise RagError("No paths were given to index.")
     scopes = ["" if r.resolve() == sources_dir.resolve() else source_name(r, sources_dir) for r in roots]
 
-    with store.writer(), ThreadPoolExecutor(2, thread_name_prefix="index-open") as opening:
+    with store.writer(), ThreadPoolExecutor(3, thread_name_prefix="index-open") as opening:
         store.sync(force=True)  # server mode: the mirror is what this run compares against
         if rebuild:
             store.wipe()
         store.check_model(model_key)
-        # Opening Chroma (importing it alone takes ~1 s, reading its index 0.5 s at 100k passages)
-        # overlaps with reading and parsing the files, loading the model with listing them: most
-        # of the time of a run that adds one file to a large index.
-        reconcile = opening.submit(_needs_reconcile, store)
-        loading = opening.submit(embedder)
         known = store.files()
+        stats = store.file_stats()
         # Sources parsed by an older version of the loaders are parsed again (their vectors are
         # reused by content hash): new metadata, such as dates, reaches the index.
         reparse = store.meta("parser") != PARSER_VERSION
@@ -113,25 +110,49 @@ def run_index(
         for r in roots:
             if not r.exists() and source_name(r, sources_dir) not in known:
                 report.warnings.append(f"{r} does not exist; nothing to index there.")
+        # Like git, a file whose size and mtime are those recorded is not read again. Stat before
+        # reading, so that a write after this moment changes the mtime we record.
+        listed = [(path, source_name(path, sources_dir), _stat(path)) for path in files]
+        seen = {source for _, source, _ in listed}
+        gone = [s for s in known if s not in seen and _in_scope(s, scopes) and not _exists(s, sources_dir)]
+        fresh = [st is None or st[0] < 0 or reparse or stats.get(source) != st for _, source, st in listed]
+        # A run with nothing to write loads neither the model nor Chroma: a process's first use of
+        # Chroma reads its whole index (0.4 s at 100k passages, ~6 s at 1M). A run that may write
+        # loads them in the background, with the tokenizer (0.3 s), while files are listed, read
+        # and parsed; there the count check is nearly free. A run that died between its Chroma
+        # and record commits left `chroma_pending` set, so the next run always reconciles.
+        # Counts that differ otherwise (Chroma changed behind the record's back) are found by the
+        # next run that writes.
+        pending = store.meta("chroma_pending") == "1"
+        writing = pending or bool(gone) or any(fresh)
+        if writing:
+            reconcile = opening.submit(_needs_reconcile, store)
+            loading, tokenizer = opening.submit(embedder), opening.submit(count_tokens, "")
 
         to_add: list[Passage] = []
         delete_ids: set[str] = set()
         file_rows: dict[str, tuple[str, int, float]] = {}
-        seen: set[str] = set()
-        # A model that cannot load is the run's one sentence, before any progress is shown.
-        model = loading.result()
-        store.check_model(model.key, model.dim)
-        for i, path in enumerate(files, start=1):
+        restat: dict[str, tuple[str, int, float]] = {}  # touched, content unchanged
+        if writing:
+            # A model that cannot load is the run's one sentence, before any progress is shown.
+            model = loading.result()
+            store.check_model(model.key, model.dim)
+            tokenizer.result()  # loaded once, not again by the first parse
+        for i, ((path, source, stat), read) in enumerate(zip(listed, fresh, strict=True), start=1):
             if progress:
                 progress("scan", i, len(files))
-            source = source_name(path, sources_dir)
-            seen.add(source)
             try:
+                if not read:
+                    report.unchanged += 1
+                    report.files[source] = "unchanged"
+                    continue
                 data = read_source(path, source, max_bytes)
                 digest = file_hash(data)
                 if known.get(source) == digest and not reparse:
                     report.unchanged += 1
                     report.files[source] = "unchanged"
+                    if stat is not None and stats.get(source) != stat:
+                        restat[source] = (digest, *stat)
                     continue
                 loaded = parse_source(data, path.suffix, source, budget, origins.url_of(links, source))
                 faults.point("parse")
@@ -145,13 +166,11 @@ def run_index(
             new = {p.id: p for p in loaded.passages}
             to_add.extend(p for pid, p in new.items() if pid not in old)
             delete_ids |= old - new.keys()
-            stat = path.stat()
-            file_rows[source] = (digest, stat.st_size, stat.st_mtime)
+            file_rows[source] = (digest, *(stat or (-1, -1.0)))
             status = "updated" if source in known else "added"
             setattr(report, status, getattr(report, status) + 1)
             report.files[source] = status
 
-        gone = [s for s in known if s not in seen and _in_scope(s, scopes) and not _exists(s, sources_dir)]
         for s in gone:
             delete_ids |= store.passage_ids(s)
             report.files[s] = "removed"
@@ -160,15 +179,15 @@ def run_index(
         # Reconcile with Chroma when a run died between its Chroma and record commits: vectors
         # the record does not know are orphans; record passages missing in Chroma are re-embedded.
         adding = {p.id for p in to_add}
-        if reconcile.result():
+        if writing and reconcile.result():
             record_ids = store.all_ids()
             chroma_ids = store.chroma_ids()
             delete_ids |= chroma_ids - record_ids
             to_add.extend(p for p in store.passages(sorted(record_ids - chroma_ids - delete_ids))
                            if p.id not in adding)
 
-        vectors, report.embedded = _vectors_for(to_add, store, model, progress)
-        if to_add or delete_ids or file_rows or gone:
+        if writing and (to_add or delete_ids or file_rows or gone or pending):
+            vectors, report.embedded = _vectors_for(to_add, store, model, progress)
             store.commit(
                 upsert=[(p, vectors[p.id]) for p in to_add],
                 delete_ids=sorted(delete_ids - adding),
@@ -177,9 +196,28 @@ def run_index(
                 model=(model.key, model.dim),
                 parser=PARSER_VERSION if paths is None else None,
             )
+        if restat:
+            store.restat(restat)
         report.passages = store.count()
     report.seconds = time.perf_counter() - t0
     return report
+
+
+# A file modified again within its filesystem's timestamp granularity after we stat it keeps
+# the mtime we record (git's "racily clean" entries): a file this fresh is recorded with an
+# impossible size, so that the next run reads and hashes it rather than trusting its stat.
+RACY_SECONDS = 2.0
+
+
+def _stat(path: Path) -> tuple[int, float] | None:
+    """The (size, mtime) to record for a file about to be read (None: read_source says why)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    if time.time() - st.st_mtime < RACY_SECONDS:
+        return -1, st.st_mtime
+    return st.st_size, st.st_mtime
 
 
 def _needs_reconcile(store: Store) -> bool:

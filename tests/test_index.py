@@ -95,7 +95,10 @@ def test_orphans_and_missing_vectors_are_reconciled(engine, seeded):
     col = engine.store.collection
     vector = np.ones(engine.embedder.dim).tolist()
     col.upsert(ids=["orphan-id"], embeddings=[vector], metadatas=[{"source": "ghost.txt"}])
-    assert engine.index().embedded == 0  # the counts differ: found and deleted
+    # The next run that writes to Chroma (a run with nothing to write leaves it closed) finds
+    # that the counts differ, and deletes the orphan.
+    (seeded / "wire.txt").write_text("A harbour fire in Rotterdam was put out on Monday.\n")
+    assert engine.index().embedded == 1
     assert "orphan-id" not in set(col.get(include=[])["ids"])
     # Counts that agree by chance: the commit's own mark says it died half-way.
     col.upsert(ids=["orphan-id"], embeddings=[vector], metadatas=[{"source": "ghost.txt"}])
@@ -105,8 +108,30 @@ def test_orphans_and_missing_vectors_are_reconciled(engine, seeded):
     report = engine.index()
     assert report.embedded == 1
     ids = set(col.get(include=[])["ids"])
-    assert "orphan-id" not in ids and victim.id in ids and len(ids) == 12
+    assert "orphan-id" not in ids and victim.id in ids and len(ids) == 13
     assert engine.store.meta("chroma_pending") == "0"
+
+
+def test_a_run_with_nothing_to_write_opens_neither_chroma_nor_the_model(engine, seeded):
+    import os
+    import time
+
+    from rag.engine import Engine
+
+    long_ago = time.time() - 3600
+    os.utime(seeded / SEED.name, (long_ago, long_ago))
+    engine.index()
+    fresh = Engine(engine.settings)  # as in a new process: Chroma not opened yet
+    try:
+        assert fresh.index().unchanged == 1
+        # Neither Chroma (reading its index is ~6 s at 1M passages) nor the model was loaded.
+        assert fresh.store._collection is None and fresh._embedder is None
+        # A commit that died half-way is reconciled even when no file changed, and then marked done.
+        fresh.store._set_meta({"chroma_pending": "1"})
+        assert fresh.index().unchanged == 1
+        assert fresh.store._collection is not None and fresh.store.meta("chroma_pending") == "0"
+    finally:
+        fresh.store.close()
 
 
 @pytest.mark.both_stores

@@ -145,6 +145,20 @@ class Store:
         with self._mutex:
             return dict(self.db.execute("SELECT source, hash FROM files").fetchall())
 
+    def file_stats(self) -> dict[str, tuple[int, float]]:
+        """source → (size, mtime) as recorded when the file was last read."""
+        with self._mutex:
+            rows = self.db.execute("SELECT source, size, mtime FROM files").fetchall()
+        return {s: (size, mtime) for s, size, mtime in rows}
+
+    def restat(self, stats: dict[str, tuple[str, int, float]]) -> None:
+        """Record a new (size, mtime) for files read again and found unchanged (source → (hash,
+        size, mtime)), so that a touched file is not read on every run. Not a commit: nothing a
+        reader sees changes, so no new generation (which would make every reader reopen Chroma)."""
+        with self._mutex, self.db as db:
+            db.executemany("UPDATE files SET size = ?, mtime = ? WHERE source = ? AND hash = ?",
+                           [(size, mtime, s, h) for s, (h, size, mtime) in stats.items()])
+
     def file_rows(self) -> list[tuple[str, int, float]]:
         """(source, passages, indexed_at) of every indexed file, by name."""
         with self._mutex:
