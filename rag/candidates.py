@@ -293,10 +293,10 @@ def sentences(text: str) -> tuple[Sentence, ...]:
     return tuple(Sentence(s, frozenset(terms(s)), candidates(s)) for s in split_sentences(text))
 
 
-def sentence_fit(query: Query, s: Sentence, asked_terms: frozenset[str]) -> float:
+def sentence_fit(query: Query, s: Sentence) -> float:
     """How well a sentence answers: its best candidate's fit, capped when it doesn't name the
     measure, role or thing paid for that the question names (a figure, but of something else)."""
-    f = fit(query.answer_type, s.candidates, asked_terms - query.head, query.unit)
+    f = fit(query.answer_type, s.candidates, query.given, query.unit)
     return f if query.given_by(s.terms) else min(f, OTHER_UNIT)
 
 
@@ -308,7 +308,7 @@ def passage_fit(query: Query, text: str) -> float:
         return 0.0
     best = 0.0
     for s in sentences(text):
-        f = sentence_fit(query, s, asked_terms)
+        f = sentence_fit(query, s)
         if f:
             best = max(best, f * (0.5 + 0.5 * len(s.terms & asked_terms) / len(asked_terms)))
     return best

@@ -49,7 +49,6 @@ class Pick:
 
 
 def _sentence_picks(query: Query, q_idf: dict[str, float], hit: Scored) -> list[Pick]:
-    asked = frozenset(query.terms)
     picks = []
     for sent in sentences(hit.passage.text):
         overlap = (sum(idf for t, idf in q_idf.items() if t in sent.terms) / sum(q_idf.values())
@@ -58,20 +57,20 @@ def _sentence_picks(query: Query, q_idf: dict[str, float], hit: Scored) -> list[
             score = hit.score * (1 - OVERLAP_SHARE + OVERLAP_SHARE * overlap)
             picks.append(Pick(hit, sent.text, score, terms=sent.terms))
             continue
-        f = sentence_fit(query, sent, asked)
+        f = sentence_fit(query, sent)
         score = hit.score * (1 - TYPED_OVERLAP_SHARE - FIT_SHARE + TYPED_OVERLAP_SHARE * overlap
                              + FIT_SHARE * f)
-        answer, exact = _answer_of(query, sent.candidates, asked) if f >= ANSWERS else ("", False)
+        answer, exact = _answer_of(query, sent.candidates) if f >= ANSWERS else ("", False)
         picks.append(Pick(hit, sent.text, score, answer, exact, sent.terms, f >= ANSWERS))
     return picks
 
 
-def _answer_of(query: Query, cands: tuple[Candidate, ...], asked: frozenset[str]) -> tuple[str, bool]:
+def _answer_of(query: Query, cands: tuple[Candidate, ...]) -> tuple[str, bool]:
     """The sentence's best-fitting candidate that the question does not already name, and
     whether it is of exactly the asked kind."""
     best, best_fit = "", 0.0
     for c in cands:
-        f = fit(query.answer_type, (c,), asked - query.head, query.unit)
+        f = fit(query.answer_type, (c,), query.given, query.unit)
         if f > best_fit:
             best, best_fit = " ".join(sorted(c.terms)) or c.text.lower(), f
     return best, best_fit >= 0.999

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from rag.keyword import QUESTION_WORDS, STOPWORDS, KeyTerm, initials, key_terms, terms, words
 
@@ -179,6 +179,12 @@ class Query:
     def given_by(self, sentence_terms: frozenset[str]) -> bool:
         return all(g & sentence_terms for g in self.needs)
 
+    @cached_property
+    def given(self) -> frozenset[str]:
+        """The terms a candidate answering the question must not merely repeat: all its terms but
+        the noun asking the kind."""
+        return frozenset(self.terms) - self.head
+
 
 def _kind_and_head(question: str) -> tuple[str | None, str]:
     """The kind of thing asked for, from the question word and the noun after which/what, and
@@ -208,9 +214,6 @@ def _kind_and_head(question: str) -> tuple[str | None, str]:
                     return kind, nw
             return None, ""
     return None, ""
-
-
-_ASKS_YEAR = re.compile(r"\b(?:what|which)\s+year\b", re.I)
 
 
 # A name: capitalised words joined by spaces or hyphens, or a capitalised word with a hyphenated tail.
@@ -251,7 +254,7 @@ def analyse(question: str) -> Query:
         answer_type=kind,
         focus=frozenset(t for t in qterms if t not in key_set and t not in _HOW_STEMS),
         unit=(_unit([w.lower() for w in words(question)], [t for t in qterms if t not in names])
-              if kind == NUMBER else BY_YEAR if kind == DATE and _ASKS_YEAR.search(question) else None),
+              if kind == NUMBER else BY_YEAR if kind == DATE and head in ("year", "years") else None),
         needs=tuple(g for g in ((_named(list(qterms), _MEASURES), _paid_for(question)) if kind == NUMBER
                                 else (_named(list(qterms), _ROLES),) if kind == PERSON else ()) if g),
         phrases=name_phrases(question),
