@@ -86,7 +86,9 @@ def stream_to_terminal(question: str, history: list | None = None, since: str | 
 
 def cmd_ask(args) -> int:
     import rag
+    from rag.store import chroma_import
 
+    chroma_import.start()
     question = " ".join(args.question)
     if args.json:
         answer = rag.ask(question, since=args.since, until=args.until)
@@ -98,7 +100,9 @@ def cmd_ask(args) -> int:
 
 def cmd_search(args) -> int:
     import rag
+    from rag.store import chroma_import
 
+    chroma_import.start()
     hits = rag.search(" ".join(args.query), k=args.k, since=args.since, until=args.until)
     if args.json:
         print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
