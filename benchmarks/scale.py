@@ -494,6 +494,43 @@ def new_file(sources: Path, variants: Variants, k: int) -> str:
     return name
 
 
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def add_via_writer(tmp: Path, env: dict, variants: Variants, runs: int = 3) -> dict:
+    """`rag add FILE` in a shell while the library's writer runs (`rag watch`): the run is handed to
+    the writer (rag/handoff.py). Timed once the writer has warmed up (its CPU idle for 2 s)."""
+    watch = subprocess.Popen([str(BIN / "rag"), "watch"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+    try:
+        started = time.perf_counter()
+        assert watch.stdout.readline().startswith("Watching "), "rag watch did not start"
+        idle, last = 0.0, _cpu_seconds(watch.pid)
+        while idle < 2.0 and time.perf_counter() - started < 600:
+            time.sleep(0.5)
+            now = _cpu_seconds(watch.pid)
+            idle, last = (idle + 0.5 if now - last < 0.05 else 0.0), now
+        out = {"warm_s": time.perf_counter() - started - idle, "wall_s": [], "rss_mb": []}
+        incoming = tmp / "incoming"
+        for k in range(runs):
+            name = new_file(incoming, variants, 10 + k)
+            wall, rss, stdout, _ = _rusage_run([str(BIN / "rag"), "add", "--json", str(incoming / name)], env)
+            result = json.loads(stdout)
+            assert result["files"][0]["status"] == "added", result
+            out["wall_s"].append(wall)
+            out["rss_mb"].append(rss)
+        out["writer_rss_mb"] = proc_status(watch.pid).get("VmHWM", 0)
+    finally:
+        watch.terminate()
+        watch.wait(60)
+    log = watch.stdout.read()
+    out["handed"] = log.count("(asked from a shell)")
+    assert out["handed"] == runs, log
+    return out
+
+
 def index_stages(stages: dict) -> None:
     """Time the stages of indexing runs in this process (summed into `stages`, seconds; a stage
     includes what it calls, e.g. the reconcile check opens Chroma when it is not open yet)."""
@@ -725,6 +762,10 @@ def _measure(args, tmp: Path, sources: Path, index: Path, env: dict, server) -> 
     R["add_inproc_stages"] = dict(stages)
     say(f"add one file, engine.index(): {', '.join(f'{x:.2f}' for x in R['add_inproc'])} s")
 
+    R["add_handoff"] = add_via_writer(tmp, env, variants)
+    say(f"add one file, `rag add` with `rag watch` running: "
+        f"{', '.join(f'{x:.2f}' for x in R['add_handoff']['wall_s'])} s")
+
     cold = [_rusage_run([str(BIN / "rag"), "ask", "What did Rubio propose?"], env) for _ in range(3)]
     R["cold"] = {"wall_s": statistics.median(c[0] for c in cold), "runs": [c[0] for c in cold],
                  "rss_mb": statistics.median(c[1] for c in cold)}
@@ -792,11 +833,12 @@ def report(args, R: dict) -> list[str]:
     b, a, e, d = R["build"], R["answer"], R["embed"], R["disk"]
     mode = "Chroma server (`chroma run`, loopback)" if args.server else "embedded Chroma (PersistentClient)"
     big = n >= 1_000_000
-    p95, rss, add = a["ask"]["p95"], a["VmHWM"], R["add_cli"]["wall_s"]
+    p95, rss, add = a["ask"]["p95"], a["VmHWM"], statistics.median(R["add_handoff"]["wall_s"])
     scope = "goal" if big else "goal at 1M, checked here"
     goals = [(f"ask p95 < 150 ms ({scope})", f"{p95:.1f} ms", p95 < 150),
              (f"answering-process peak RSS < 4 GB ({scope})", f"{rss:,.0f} MB", rss < 4096),
-             (f"adding one file < 3 s, `rag index` wall ({scope})", f"{add:.2f} s", add < 3)]
+             (f"adding one file < 3 s: `rag add` in a shell, the library's writer running ({scope})",
+              f"{add:.2f} s", add < 3)]
     if not big:
         goals.insert(0, ("ask p95 < 50 ms (goal at 100k)", f"{p95:.1f} ms", p95 < 50))
     out = [f"{n:,} passages in {b['files']:,} files ({R['sources_mb']:.0f} MB of sources), {mode}. Texts: "
@@ -840,8 +882,15 @@ def report(args, R: dict) -> list[str]:
         f"| {a['cpu']['p50']:.1f} / {a['cpu']['p95']:.1f} ms |",
         f"| questions answered (not abstained) | {a['answered']} of {a['n']} |",
         f"| answering process peak RSS (VmHWM) | {a['VmHWM']:,.0f} MB |",
-        f"| add one 20-passage file: `rag index` CLI wall (peak RSS) | {R['add_cli']['wall_s']:.2f} s "
-        f"({R['add_cli']['rss_mb']:,.0f} MB); {R['add_cli']['report']['seconds']:.2f} s in index() |",
+        f"| add one 20-passage file: `rag add` with `rag watch` running, wall (median of "
+        f"{len(R['add_handoff']['wall_s'])}; each) | {add:.2f} s ("
+        + ", ".join(f"{x:.2f}" for x in R["add_handoff"]["wall_s"]) + f"); `rag add` peak RSS "
+        f"{max(R['add_handoff']['rss_mb']):,.0f} MB, the writer's "
+        f"{R['add_handoff']['writer_rss_mb']:,.0f} MB; "
+        f"the writer warmed up in {R['add_handoff']['warm_s']:.1f} s |",
+        f"| add one 20-passage file: `rag index` in a shell with no writer running, wall (peak RSS) "
+        f"| {R['add_cli']['wall_s']:.2f} s ({R['add_cli']['rss_mb']:,.0f} MB); "
+        f"{R['add_cli']['report']['seconds']:.2f} s in index() |",
         f"| add one file: `engine.index()` in-process (after another process's commit; steady) "
         f"| {R['add_inproc'][0]:.2f} s; {R['add_inproc'][1]:.2f} s |",
         "| the running answering process's next asks after that commit | "

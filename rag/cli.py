@@ -133,6 +133,7 @@ def cmd_index(args) -> int:
         bars[stage].n = done
         bars[stage].refresh()
 
+    _hand_off()
     try:
         report = rag.get_engine().index(args.paths or None, rebuild=args.rebuild, progress=progress)
     finally:
@@ -161,9 +162,17 @@ def _print_file_results(results, report, as_json: bool) -> int:
     return 0 if any(r.status != "rejected" for r in results) else 1
 
 
+def _hand_off() -> None:
+    """This command's index runs go to the library's running writer, when there is one."""
+    import rag
+
+    rag.get_engine().hand_off = True
+
+
 def cmd_add(args) -> int:
     import rag
 
+    _hand_off()
     return _print_file_results(*rag.add_sources(args.files), args.json)
 
 
@@ -171,6 +180,7 @@ def cmd_feeds(args) -> int:
     import rag
     from rag import feeds
 
+    _hand_off()
     engine = rag.get_engine()
     if args.action == "add":
         rows = [feeds.subscribe(engine, u) for u in args.urls]
@@ -202,16 +212,21 @@ def cmd_watch(args) -> int:
     import threading
 
     import rag
+    from rag.handoff import Writer
     from rag.watch import watch
 
     engine = rag.get_engine()
     engine.index()
 
-    def show(report) -> None:
+    def show(report, via: str = "") -> None:
         for w in report.warnings:
             print(f"warning: {w}", file=sys.stderr)
         changed = ", ".join(f"{s} {st}" for s, st in report.files.items() if st != "unchanged")
-        print(f"{time.strftime('%H:%M:%S')} {changed or 'no change'}; {report.summary()}.", flush=True)
+        print(f"{time.strftime('%H:%M:%S')} {changed or 'no change'}{via}; {report.summary()}.", flush=True)
+
+    # `rag index` / `add` / `remove` in another shell run here, with the model and Chroma loaded.
+    writer = Writer(engine, on_index=lambda report: show(report, " (asked from a shell)")).start()
+    threading.Thread(target=engine.warm_up, daemon=True).start()
 
     ready = threading.Event()
 
@@ -220,7 +235,10 @@ def cmd_watch(args) -> int:
         print(f"Watching {engine.settings.sources_dir} (Ctrl-C to stop).", flush=True)
 
     threading.Thread(target=announce, daemon=True).start()
-    watch(engine, threading.Event(), show, ready)
+    try:
+        watch(engine, threading.Event(), show, ready)
+    finally:
+        writer.close()
     return 0
 
 
@@ -234,6 +252,7 @@ def cmd_serve(args) -> int:
 def cmd_remove(args) -> int:
     import rag
 
+    _hand_off()
     return _print_file_results(*rag.remove_sources(args.names), args.json)
 
 

@@ -42,6 +42,9 @@ class Engine:
         # Set by a process that answers while it indexes (`rag ui`): index runs go to a child
         # process (rag/index_child.py), so they never hold this process's GIL.
         self.index_worker: IndexWorker | None = None
+        # Set by `rag index`, `add` and `remove` in a shell: their runs go to the library's running
+        # writer (`rag watch`, the page), which holds the model and Chroma open (rag/handoff.py).
+        self.hand_off = False
 
     # ---- models --------------------------------------------------------------------------
     @property
@@ -54,11 +57,16 @@ class Engine:
         return self._embedder
 
     def warm_up(self) -> None:
-        """Load what indexing and answering need (model, tokenizer) before the first request."""
+        """Load what indexing and answering need (model, tokenizer, Chroma's index) before the first
+        request."""
         from rag.ingest import count_tokens
 
         self.embedder.embed_query("warm up")
         count_tokens("warm up")
+        try:
+            self.store.open_vectors()
+        except RagError:
+            pass  # said, with what to do, by the first request that needs them
 
     def keyword_index(self) -> KeywordIndex:
         """Keyword search over the record as of its current generation (idf cached per generation)."""
@@ -77,8 +85,13 @@ class Engine:
         progress: ProgressFn | None = None,
     ) -> IndexReport:
         self.check_writable()
-        if self.index_worker is not None:
-            return self.index_worker.run(paths, rebuild, progress)
+        worker = self.index_worker
+        if worker is None and self.hand_off:
+            from rag.handoff import writer_for
+
+            worker = writer_for(self.settings)
+        if worker is not None:
+            return worker.run(paths, rebuild, progress)
         s = self.settings
         report = run_index(
             self.store, lambda: self.embedder, model_key(s.rag_embed_model, s.rag_embed_precision),

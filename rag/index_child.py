@@ -61,16 +61,9 @@ class IndexWorker:
         request = {"rebuild": rebuild, "paths": None if paths is None else [os.fspath(p) for p in paths]}
         with self._lock:
             proc = self._started()
-            result: dict = {}
             try:
                 proc.stdin.write(json.dumps(request) + "\n")  # same cwd: relative paths hold
-                for line in proc.stdout:
-                    msg = json.loads(line)
-                    if "progress" not in msg:
-                        result = msg
-                        break
-                    if progress:
-                        progress(*msg["progress"])
+                result = outcome(proc.stdout, progress)
             except BaseException:
                 self._stop()  # its replies would answer the next caller: start afresh
                 raise
@@ -78,9 +71,7 @@ class IndexWorker:
                 code = self._stop()
                 raise RagError(f"Indexing stopped before it finished (exit status {code}); what it had "
                                "committed is kept, and the next run completes it: run it again.")
-        if "error" in result:
-            raise _ERRORS.get(result.get("kind"), RagError)(result["error"])
-        return IndexReport(**result["report"])
+        return report_of(result)
 
     def _stop(self) -> int | None:
         proc, self._proc = self._proc, None
@@ -95,6 +86,36 @@ class IndexWorker:
             if self._proc is not None:
                 self._proc.stdin.close()  # it exits after the run it may be in
                 self._proc = None
+
+
+def handle(engine, request: dict, reply) -> IndexReport | None:
+    """One index run asked for by `request` ({"paths", "rebuild"}), answered by `reply`: progress
+    messages, then the report or the error in one sentence. Returns the report (None on an error)."""
+    try:
+        report = engine.index(request["paths"], rebuild=request["rebuild"],
+                              progress=lambda *p: reply({"progress": list(p)}))
+    except RagError as exc:
+        reply({"error": str(exc), "kind": type(exc).__name__})
+        return None
+    reply({"report": report.to_dict()})
+    return report
+
+
+def outcome(replies, progress=None) -> dict:
+    """The reply that ends a run, after passing on its progress ({} when the replies stop first)."""
+    for line in replies:
+        msg = json.loads(line)
+        if "progress" not in msg:
+            return msg
+        if progress:
+            progress(*msg["progress"])
+    return {}
+
+
+def report_of(result: dict) -> IndexReport:
+    if "error" in result:
+        raise _ERRORS.get(result.get("kind"), RagError)(result["error"])
+    return IndexReport(**result["report"])
 
 
 def _values(settings) -> dict:
@@ -117,9 +138,6 @@ def main() -> int:
     def reply(msg: dict) -> None:
         out.write(json.dumps(msg) + "\n")
 
-    def progress(stage: str, done: int, total: int) -> None:
-        reply({"progress": [stage, done, total]})
-
     settings = sys.stdin.readline()
     if not settings:
         return 0
@@ -130,15 +148,13 @@ def main() -> int:
     except RagError:
         pass  # said again, as a reply, to each request
     for line in sys.stdin:  # until the parent closes the pipe (or is gone)
-        request = json.loads(line)
-        try:
-            if engine is None:
+        if engine is None:
+            try:
                 engine = Engine(Settings(**json.loads(settings)))
-            report = engine.index(request["paths"], rebuild=request["rebuild"], progress=progress)
-        except RagError as exc:
-            reply({"error": str(exc), "kind": type(exc).__name__})
-            continue
-        reply({"report": report.to_dict()})
+            except RagError as exc:
+                reply({"error": str(exc), "kind": type(exc).__name__})
+                continue
+        handle(engine, json.loads(line), reply)
     return 0
 
 

@@ -328,6 +328,9 @@ def serve(host: str = "127.0.0.1", port: int = 7860, insecure: bool = False) -> 
         from rag.index_child import IndexWorker
 
         engine.index_worker = IndexWorker(s).start()
+        from rag.handoff import Writer
+
+        Writer(engine).start()  # `rag index` / `add` / `remove` in a shell run here, in the warm child
     writer = not s.rag_read_only  # a read-only replica neither watches folders nor fetches feeds
     watcher = Watcher(engine).start() if s.rag_watch and writer else None
     if s.rag_feed_refresh_minutes > 0 and writer:
