@@ -7,6 +7,8 @@ import time
 from collections.abc import Iterator, Sequence
 from os import PathLike
 
+import numpy as np
+
 from rag.config import Settings, get_settings
 from rag.dates import parse_range
 from rag.embed import Embedder, get_embedder, model_key
@@ -45,6 +47,7 @@ class Engine:
         # Set by `rag index`, `add` and `remove` in a shell: their runs go to the library's running
         # writer (`rag watch`, the page), which holds the model and Chroma open (rag/handoff.py).
         self.hand_off = False
+        self._checked = ""  # the index generation whose model and parser ensure_index() checked
 
     # ---- models --------------------------------------------------------------------------
     @property
@@ -162,6 +165,9 @@ class Engine:
         instance only catches up with the server)."""
         self.store.sync()
         n = self.store.count()
+        gen = self.store.generation()
+        if n and self._checked == gen:  # checked below for this generation already
+            return n
         if self.settings.rag_read_only:
             if n == 0:
                 raise RagError("Nothing is indexed in the shared index yet; index on the writer first.")
@@ -170,6 +176,7 @@ class Engine:
             return self.index().passages
         self.store.check_model(model_key(self.settings.rag_embed_model, self.settings.rag_embed_precision))
         self.store.check_model(self.embedder.key, self.embedder.dim)
+        self._checked = gen
         return n
 
     # ---- retrieval -----------------------------------------------------------------------
@@ -192,12 +199,13 @@ class Engine:
         with self.store.reading():
             if any(days) and not self.store.ids_dated(*days, limit=1):
                 return []
-            dense = self.store.query(qvec, pool, days)
+            cosines = dict(self.store.query(qvec, pool, days))
             sparse = dict(kidx.search(list(query.terms), pool, days))
-            ids = list(dict.fromkeys([i for i, _ in dense] + list(sparse)))
-            vectors = self.store.vectors(ids)
-            candidates = self.store.passages(ids)
-        hits = combine(features(query, qvec, candidates, vectors, sparse, kidx), query)
+            # The vector search gave its hits' cosines; only the keyword search's others need vectors.
+            cosines |= {i: float(np.dot(qvec, v))
+                        for i, v in self.store.vectors([i for i in sparse if i not in cosines]).items()}
+            candidates = self.store.passages(list(dict.fromkeys([*cosines, *sparse])))
+        hits = combine(features(query, candidates, cosines, sparse, kidx), query)
         timings["retrieve_ms"] = _ms(t0)
         return hits
 

@@ -17,8 +17,6 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-import numpy as np
-
 from rag.candidates import passage_fit
 from rag.ingest import embed_text
 from rag.keyword import KeywordIndex, acronyms, initials, terms
@@ -76,9 +74,8 @@ class Scored:
 
 def features(
     query: Query,
-    qvec: np.ndarray,
     candidates: list[Passage],
-    vectors: dict[str, np.ndarray],
+    cosines: dict[str, float],
     bm25: dict[str, float],
     kidx: KeywordIndex,
 ) -> list[Scored]:
@@ -91,8 +88,7 @@ def features(
     top_bm = max(bm25.values(), default=0.0) or 1.0
     out = []
     for p in candidates:
-        v = vectors.get(p.id)
-        cos = float(np.dot(qvec, v)) if v is not None else 0.0
+        cos = cosines.get(p.id, 0.0)
         text = embed_text(p)
         doc_terms = _terms_of(text)
         held = {t for t in key_idf if _holds(t, names, doc_terms)}
