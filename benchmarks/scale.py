@@ -464,20 +464,28 @@ if sys.stdin.readline().strip() == "go":  # another process has just committed a
 '''
 
 
+# A child forked from this process inherits its peak RSS (gigabytes, holding the index) in
+# ru_maxrss, whatever it then execs: commands are started from a small launcher instead.
+_LAUNCHER = ("import json, os, subprocess, sys, time\n"
+             "t = time.perf_counter(); p = subprocess.Popen(sys.argv[2:])\n"
+             "_, status, ru = os.wait4(p.pid, 0)\n"
+             "w, code = time.perf_counter() - t, os.waitstatus_to_exitcode(status)\n"
+             "open(sys.argv[1], 'w').write(json.dumps([w, ru.ru_maxrss / 1024, code]))")
+
+
 def _rusage_run(cmd: list[str], env: dict, timeout: float = 1800) -> tuple[float, float, str, str]:
-    """Wall seconds and peak RSS (MB) of one child process, its stdout and stderr."""
-    t0 = time.perf_counter()
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        p = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=err)
-        _, status, ru = os.wait4(p.pid, 0)
-        wall = time.perf_counter() - t0
-        p.returncode = os.waitstatus_to_exitcode(status)
+    """Wall seconds and peak RSS (MB) of one command, its stdout and stderr."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile("r", suffix=".json") as res:
+        subprocess.run([sys.executable, "-c", _LAUNCHER, res.name, *cmd], env=env, cwd=ROOT, stdout=out,
+                       stderr=err, timeout=timeout, check=True)
+        wall, rss, code = json.loads(Path(res.name).read_text())
         out.seek(0)
         err.seek(0)
         so, se = out.read().decode(), err.read().decode()
-    if p.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({p.returncode}): {se[-2000:]}")
-    return wall, ru.ru_maxrss / 1024, so, se
+    if code != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({code}): {se[-2000:]}")
+    return wall, rss, so, se
 
 
 def rag_index_cli(env: dict) -> dict:
