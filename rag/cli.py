@@ -144,8 +144,12 @@ def cmd_index(args) -> int:
         return 0
     for w in report.warnings:
         print(f"warning: {w}", file=sys.stderr)
-    print(f"Indexed in {report.seconds:.1f} s: {report.summary()}.")
+    print(f"Indexed in {report.seconds:.1f} s{_by(report)}: {report.summary()}.")
     return 0
+
+
+def _by(report) -> str:
+    return f" by {report.by}" if report.by else ""
 
 
 def _print_file_results(results, report, as_json: bool) -> int:
@@ -158,7 +162,7 @@ def _print_file_results(results, report, as_json: bool) -> int:
             where = f" → {r.source}" if r.status != "rejected" and r.source != Path(r.name).name else ""
             print(f"{r.status:>9}  {r.name}{where}" + (f": {r.reason}" if r.reason else ""))
         if report:
-            print(f"Indexed in {report.seconds:.1f} s: {report.summary()}.")
+            print(f"Indexed in {report.seconds:.1f} s{_by(report)}: {report.summary()}.")
     return 0 if any(r.status != "rejected" for r in results) else 1
 
 

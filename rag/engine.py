@@ -41,6 +41,7 @@ class Engine:
         self._kidx: KeywordIndex | None = None
         self._llm: LLM | None = None
         self._lock = threading.RLock()
+        self._index_lock = threading.Lock()
         # Set by a process that answers while it indexes (`rag ui`): index runs go to a child
         # process (rag/index_child.py), so they never hold this process's GIL.
         self.index_worker: IndexWorker | None = None
@@ -96,12 +97,14 @@ class Engine:
         if worker is not None:
             return worker.run(paths, rebuild, progress)
         s = self.settings
-        report = run_index(
-            self.store, lambda: self.embedder, model_key(s.rag_embed_model, s.rag_embed_precision),
-            s.sources_dir, paths=paths, rebuild=rebuild,
-            budget=s.rag_chunk_tokens, max_bytes=int(s.rag_max_file_mb * 1e6), progress=progress,
-        )
-        return report
+        # Runs of this process (a watcher's batch, a run handed over from a shell) queue here rather
+        # than time out on the index folder's writer lock while another one runs.
+        with self._index_lock:
+            return run_index(
+                self.store, lambda: self.embedder, model_key(s.rag_embed_model, s.rag_embed_precision),
+                s.sources_dir, paths=paths, rebuild=rebuild,
+                budget=s.rag_chunk_tokens, max_bytes=int(s.rag_max_file_mb * 1e6), progress=progress,
+            )
 
     def add_sources(
         self,

@@ -65,6 +65,7 @@ class RemoteWriter:
 
     def __init__(self, conn: socket.socket, sources_dir: Path):
         self.conn, self.sources_dir = conn, sources_dir
+        self.pid = _peer(conn)[0]
 
     def run(self, paths: Sequence[str | os.PathLike] | None, rebuild: bool, progress=None) -> IndexReport:
         request = {"rebuild": rebuild, "sources_dir": str(self.sources_dir.resolve()),
@@ -76,17 +77,18 @@ class RemoteWriter:
         if not result:
             raise RagError("The running writer (rag watch, or the page) stopped before the run finished; "
                            "what it had committed is kept, and the next run completes it: run it again.")
-        return report_of(result)
+        report = report_of(result)
+        report.by = "the running writer" + (f" (pid {self.pid})" if self.pid else "")
+        return report
 
 
 class Writer:
-    """Takes index runs from other processes on the index folder's socket, one at a time."""
+    """Takes index runs from other processes on the index folder's socket."""
 
     def __init__(self, engine, on_index=None):
         self.engine, self.on_index = engine, on_index  # on_index(report) after each run taken
         self._sock: socket.socket | None = None
         self._path: Path | None = None
-        self._lock = threading.Lock()
 
     def start(self) -> Writer:
         path = _socket_path(self.engine.settings.index_dir)
@@ -139,8 +141,7 @@ class Writer:
                 reply({"error": f"The running writer of this index reads {mine}, not "
                                 f"{request['sources_dir']}: set RAG_SOURCES_DIR alike.", "kind": "RagError"})
                 return
-            with self._lock:
-                report = handle(self.engine, request, reply)
+            report = handle(self.engine, request, reply)  # one at a time: the engine queues its runs
             if report is not None and self.on_index is not None:
                 self.on_index(report)
 
@@ -155,11 +156,15 @@ class Writer:
             pass
 
 
-def _same_user(conn: socket.socket) -> bool:
-    """The caller runs as this process's user (SO_PEERCRED; where the system has no such check,
-    the socket's 0600 mode is what keeps others out)."""
+def _peer(conn: socket.socket) -> tuple[int, int]:
+    """(pid, uid) of the process at the other end (SO_PEERCRED; (0, this user) where the system
+    has no such query, and the socket's 0600 mode is what keeps others out)."""
     if not hasattr(socket, "SO_PEERCRED"):
-        return True
-    _pid, uid, _gid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
-                                                          struct.calcsize("3i")))
-    return uid == os.getuid()
+        return 0, os.getuid()
+    pid, uid, _gid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
+                                                         struct.calcsize("3i")))
+    return pid, uid
+
+
+def _same_user(conn: socket.socket) -> bool:
+    return _peer(conn)[1] == os.getuid()

@@ -172,9 +172,18 @@ class Query:
     # a word of each group.
     needs: tuple[frozenset[str], ...] = ()
     phrases: tuple[frozenset[str], ...] = ()  # the things it names, each as its words' terms
+    # Per phrase, the other names news gives the same subject ("the Kremlin": Russia, Moscow),
+    # each as the terms all of which a passage writes.
+    aliases: tuple[tuple[frozenset[str], ...], ...] = ()
     # The noun saying what kind of thing is asked for: not a name the question gives ("Which
     # regulator" is answered by "the Prudential Regulation Authority", "which bank" by "Meridian Bank").
     head: frozenset[str] = frozenset()
+
+    def names_held(self, doc_terms: frozenset[str]) -> int:
+        """How many of the things the question names a passage writes, by a word of their name or
+        by another name of theirs."""
+        return sum(1 for ph, alts in zip(self.phrases, self.aliases, strict=True)
+                   if ph & doc_terms or any(a <= doc_terms for a in alts))
 
     def given_by(self, sentence_terms: frozenset[str]) -> bool:
         return all(g & sentence_terms for g in self.needs)
@@ -235,6 +244,39 @@ def name_phrases(question: str) -> tuple[frozenset[str], ...]:
     return tuple(out)
 
 
+# News names a government by its seat and a country by its people or its capital: a question's
+# "the Kremlin" or "the American president" is a passage's "Russia" or "US".
+_SAME_SUBJECT = (
+    "United States|US|U.S.|USA|America|American|Americans|Washington|White House",
+    "Russia|Russian|Russians|Moscow|Kremlin",
+    "China|Chinese|Beijing",
+    "United Kingdom|UK|Britain|British|London|Downing Street|Whitehall",
+    "European Union|EU|Brussels",
+    "Ukraine|Ukrainian|Ukrainians|Kyiv|Kiev",
+    "France|French|Paris|Élysée",
+    "Germany|German|Berlin",
+    "Japan|Japanese|Tokyo",
+    "India|Indian|New Delhi",
+    "Israel|Israeli|Israelis",
+    "Iran|Iranian|Tehran",
+)
+
+
+@lru_cache(maxsize=1)
+def _subjects() -> dict[frozenset[str], tuple[frozenset[str], ...]]:
+    """Each form's terms → the terms of the other forms of its subject."""
+    out = {}
+    for group in _SAME_SUBJECT:
+        forms = {frozenset(terms(f)) for f in group.split("|")}
+        for f in forms:
+            out[f] = tuple(g for g in forms if g != f)
+    return out
+
+
+def aliases(phrases: tuple[frozenset[str], ...]) -> tuple[tuple[frozenset[str], ...], ...]:
+    return tuple(_subjects().get(ph, ()) for ph in phrases)
+
+
 @lru_cache(maxsize=1024)
 def analyse(question: str) -> Query:
     keys = tuple(key_terms(question))
@@ -257,6 +299,7 @@ def analyse(question: str) -> Query:
               if kind == NUMBER else BY_YEAR if kind == DATE and head in ("year", "years") else None),
         needs=tuple(g for g in ((_named(list(qterms), _MEASURES), _paid_for(question)) if kind == NUMBER
                                 else (_named(list(qterms), _ROLES),) if kind == PERSON else ()) if g),
-        phrases=name_phrases(question),
+        phrases=(phrases := name_phrases(question)),
+        aliases=aliases(phrases),
         head=frozenset(terms(head)),
     )

@@ -54,7 +54,8 @@ TYPED_MIN_COSINE, TYPED_MIN_FIT = 0.35, 0.5
 # A question naming several things (a person, a race, a city) is about them: a passage holding
 # almost none of their words, not one word of one of them, and not close in meaning, is about
 # another subject even when it gives the kind of answer asked for (another event's prize money).
-# A many-word name is one thing: "the Southern Wide-field Radio Array" is held by "the array".
+# A many-word name is one thing: "the Southern Wide-field Radio Array" is held by "the array"; a
+# country is held by its other names ("the Kremlin" by "Russia's", rag/query.py).
 SUBJECT_NAMES, SUBJECT_MIN_KEYS, SUBJECT_CLOSE_COSINE = 3, 0.25, 0.5
 
 
@@ -103,7 +104,7 @@ def features(
         focus = (sum(idf for t, idf in focus_idf.items() if t in doc_terms) / focus_total
                  if focus_idf else 0.0)
         off = (len(names) >= SUBJECT_NAMES and cover < SUBJECT_MIN_KEYS and cos < SUBJECT_CLOSE_COSINE
-               and not all(ph & doc_terms for ph in query.phrases))
+               and query.names_held(doc_terms) < len(query.phrases))
         out.append(Scored(p, 0.0, cos, bm25.get(p.id, 0.0) / top_bm, cover, fit, conflict, dated,
                           focus, off))
     return out

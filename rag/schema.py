@@ -88,6 +88,7 @@ class IndexReport:
     files: dict[str, str] = field(default_factory=dict)  # source -> added|updated|unchanged|...
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    by: str = ""  # who ran it when not this process: "the running writer (pid 4242)"
 
     def to_dict(self) -> dict:
         return asdict(self)

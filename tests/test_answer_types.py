@@ -331,6 +331,19 @@ def test_a_many_word_name_is_one_subject(sources):
     assert rag.ask("How much did the Lisbon City Marathon pay Daniel Rotich at the Estoril Open?").abstained
 
 
+def test_a_country_named_by_its_seat_or_its_people_is_the_same_subject(sources):
+    (sources / "talks.txt").write_text(
+        "Grain shipments, visa rules and a stalled fisheries accord were also raised with the US "
+        "delegation in Geneva on Tuesday by Oleg Varennikov, Russia’s deputy foreign minister, according "
+        "to a statement read out afterwards.\n"
+        "The talks in Geneva were the first of their kind this year, officials said.\n", encoding="utf-8")
+    rag.index()
+    q = analyse("Which Kremlin diplomat brought up grain with the White House team in Geneva?")
+    hits = {h.passage.line: h for h in rag.get_engine().retrieve(q)}
+    assert not hits[1].off_subject  # "Russia’s" and "the US" are the Kremlin and the White House
+    assert hits[2].off_subject  # Geneva alone: not one word of the other two things named
+
+
 def test_a_question_asking_a_year_is_answered_by_a_date_with_a_year(sources):
     (sources / "pact.md").write_text(
         "Peru, Chile, Ecuador and Colombia sign Andean-Pacific trade pact\n\n"

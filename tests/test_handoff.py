@@ -62,6 +62,7 @@ def test_add_and_remove_in_a_shell_run_in_the_running_writer(watching, env, tmp_
     added = run_cli("add", str(new), env=env)
     assert added.returncode == 0, added.stderr
     assert "added  tram.txt" in added.stdout
+    assert f"by the running writer (pid {watching.proc.pid})" in added.stdout, added.stdout
     # The watcher says it ran the shell's request. It also sees the file arrive, and indexes it
     # if the shell's request comes later than its debounce (then the request finds no change).
     watching.wait_for("(asked from a shell)")
@@ -89,6 +90,7 @@ def test_a_killed_writer_leaves_its_socket_and_the_shell_runs_itself(watching, e
     out = run_cli("index", env=env)
     assert out.returncode == 0, out.stderr
     assert "1 added" in out.stdout and "1 passage embedded" in out.stdout
+    assert "by the running writer" not in out.stdout
     rag.reset()
     hit = rag.search("cobalt mines", k=1)[0]
     assert (hit.source, hit.line) == ("late.txt", 1)
