@@ -33,7 +33,9 @@ from benchmarks import report  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
 GOLDEN = [("news", DATA / "news", DATA / "golden_news.jsonl"),
-          ("seeds", ROOT / "seeds", DATA / "golden_seeds.jsonl")]
+          ("seeds", ROOT / "seeds", DATA / "golden_seeds.jsonl"),
+          ("seed paraphrases dev", ROOT / "seeds", DATA / "golden_seeds_paraphrase_dev.jsonl"),
+          ("seed paraphrases test", ROOT / "seeds", DATA / "golden_seeds_paraphrase_test.jsonl")]
 BIN = Path(sys.executable).parent
 
 
