@@ -2,9 +2,10 @@
 writer (`rag watch`, the page), when one is running.
 
 A fresh process pays again for what a running writer holds already: the embedding model, and
-Chroma's index, which an embedded Chroma reads whole on its first use (~5 s at 1M passages, so
-adding one file took 18 s from a shell against 0.8 s in the writer). One writer also means one
-process writing the embedded Chroma, which is not process-safe.
+Chroma's index, which an embedded Chroma reads whole on its first use (at 1M passages, adding one
+file from a shell took 10-19 s on its own and takes 1.5 s handed to the writer; benchmarks/
+RESULTS.md). One writer also means one process writing the embedded Chroma, which is not
+process-safe. A Ctrl-C in the shell leaves the run to finish in the writer.
 
 The writer listens on a Unix socket in the index folder, which only its user may open (the socket
 is made 0600 and each caller's uid is checked). A request is one run of `Engine.index` (absolute
