@@ -172,18 +172,16 @@ class Query:
     # a word of each group.
     needs: tuple[frozenset[str], ...] = ()
     phrases: tuple[frozenset[str], ...] = ()  # the things it names, each as its words' terms
-    # Per phrase, the other names news gives the same subject ("the Kremlin": Russia, Moscow),
-    # each as the terms all of which a passage writes.
-    aliases: tuple[tuple[frozenset[str], ...], ...] = ()
     # The noun saying what kind of thing is asked for: not a name the question gives ("Which
     # regulator" is answered by "the Prudential Regulation Authority", "which bank" by "Meridian Bank").
     head: frozenset[str] = frozenset()
 
     def names_held(self, doc_terms: frozenset[str]) -> int:
         """How many of the things the question names a passage writes, by a word of their name or
-        by another name of theirs."""
-        return sum(1 for ph, alts in zip(self.phrases, self.aliases, strict=True)
-                   if ph & doc_terms or any(a <= doc_terms for a in alts))
+        by another name of theirs (the Kremlin's "Russia", each of whose terms it must write)."""
+        others = _subjects()
+        return sum(1 for ph in self.phrases
+                   if ph & doc_terms or any(a <= doc_terms for a in others.get(ph, ())))
 
     def given_by(self, sentence_terms: frozenset[str]) -> bool:
         return all(g & sentence_terms for g in self.needs)
@@ -273,10 +271,6 @@ def _subjects() -> dict[frozenset[str], tuple[frozenset[str], ...]]:
     return out
 
 
-def aliases(phrases: tuple[frozenset[str], ...]) -> tuple[tuple[frozenset[str], ...], ...]:
-    return tuple(_subjects().get(ph, ()) for ph in phrases)
-
-
 @lru_cache(maxsize=1024)
 def analyse(question: str) -> Query:
     keys = tuple(key_terms(question))
@@ -299,7 +293,6 @@ def analyse(question: str) -> Query:
               if kind == NUMBER else BY_YEAR if kind == DATE and head in ("year", "years") else None),
         needs=tuple(g for g in ((_named(list(qterms), _MEASURES), _paid_for(question)) if kind == NUMBER
                                 else (_named(list(qterms), _ROLES),) if kind == PERSON else ()) if g),
-        phrases=(phrases := name_phrases(question)),
-        aliases=aliases(phrases),
+        phrases=name_phrases(question),
         head=frozenset(terms(head)),
     )

@@ -31,8 +31,7 @@ def start() -> threading.Thread | None:
     import numpy  # noqa: F401 - shared with the model's loading; imported once, before the split
     import overrides
 
-    if "chromadb" not in sys.modules:  # chromadb binds the decorator when it is first imported
-        overrides.override = overrides.overrides = _mark_override
+    overrides.override = overrides.overrides = _mark_override  # bound by chromadb as it is imported
     thread = threading.Thread(target=_import, name="import-chromadb", daemon=True)
     thread.start()
     return thread
