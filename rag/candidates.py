@@ -31,9 +31,11 @@ from rag.query import (
     WEIGHT,
     WORK,
     Query,
+    spans,
 )
 
 NAME = "name"  # a proper name whose kind the text does not show
+NAMED = frozenset({PERSON, PLACE, ORG, NAME})  # the kinds a name is found as
 
 _MONTH = (r"(?:January|February|March|April|May|June|July|August|September|October|November|"
           r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.?")
@@ -57,6 +59,7 @@ _NUMBER = re.compile(
     rf"|\b\d[\d,]*(?:\.\d+)?\b"
     rf"|\b{_NUMBER_WORD}(?:[\s-]{_NUMBER_WORD})*(?:\s+(?:{_SCALE}|{_UNIT}))?\b)",
     re.I)
+_ONE_OF = re.compile(r"one\s+of\b", re.I)  # "one of the most expensive": a choice, not an amount
 _YEAR_ONLY = re.compile(r"^(1[89]|20)\d\ds?$")
 # A run of capitalised words, allowing the small words names contain ("Bank of England").
 _NAME_RUN = re.compile(
@@ -86,6 +89,9 @@ _PERSON_AFTER = re.compile(r"^(?:,\s*(?:who|the|a|an|\d{2})\b|\s+(?:(?:was|is|ha
                            r"wrote|argued|announced|resigned|became)\b)")
 _PLACE_BEFORE = re.compile(r"\b(?:in|at|from|to|near|outside|across|into|toward|towards|"
                            r"hosted by|held in|capital|city of)\s+(?:the\s+)?$", re.I)
+# Prepositions that put a place, never a person, after them: "signed at the Palacio de Torre
+# Tagle, the seat of ..." is a place although an appositive follows it as it follows a person.
+_AT_PLACE = re.compile(r"\b(?:in|at|near|outside|across|into|inside|held in|city of)\s+(?:the\s+)?$", re.I)
 _SENTENCE_STARTERS = frozenset(
     """The A An In On At After Before During Since For From By With Without As When While Where
     But And Or So Yet If Although Though This That These Those It Its Their His Her Our Last
@@ -183,9 +189,12 @@ def _demonym(word: str) -> bool:
                                  and bool(_DEMONYM_END.search(word)) and word not in _countries())
 
 
+_POSSESSIVE = re.compile(r"['’]s?$")
+
+
 def _name_kind(text: str, s: int, e: int, surface: str) -> str:
-    if all(part in _countries() for part in re.split(r"\s+(?:and|&)\s+", surface)):
-        return PLACE  # "Ecuador and Colombia" too
+    if all(part in _countries() for part in re.split(r"\s+(?:and|&)\s+", _POSSESSIVE.sub("", surface))):
+        return PLACE  # "Ecuador and Colombia", "Peru's" too
     if " " not in surface and _demonym(surface):
         return PLACE
     toks = surface.split()
@@ -198,7 +207,11 @@ def _name_kind(text: str, s: int, e: int, surface: str) -> str:
         return ORG
     if toks[0] in _PERSON_TITLES and len(toks) > 1:
         return PERSON
-    if _PERSON_BEFORE.search(before) or (len(toks) >= 2 and _PERSON_AFTER.match(after)):
+    if _PERSON_BEFORE.search(before):
+        return PERSON
+    if _AT_PLACE.search(before):
+        return PLACE
+    if len(toks) >= 2 and _PERSON_AFTER.match(after):
         return PERSON
     if _PLACE_BEFORE.search(before):
         return PLACE
@@ -231,7 +244,8 @@ def candidates(text: str) -> tuple[Candidate, ...]:
         return all(e <= a or s >= b for a, b in taken)
 
     for m in _NUMBER.finditer(text):
-        if free(m.start(), m.end()) and not _YEAR_ONLY.match(m.group(0).strip()):
+        if free(m.start(), m.end()) and not _YEAR_ONLY.match(m.group(0).strip()) \
+                and not _ONE_OF.match(text, m.start()):
             found.append(Candidate(NUMBER, m.group(0), m.start(), m.end(), frozenset(terms(m.group(0))),
                                    _units(text, m.start(), m.end())))
             taken.append((m.start(), m.end()))
@@ -293,11 +307,23 @@ def sentences(text: str) -> tuple[Sentence, ...]:
     return tuple(Sentence(s, frozenset(terms(s)), candidates(s)) for s in split_sentences(text))
 
 
+# A sentence that states an act as wanted, weighed or possible ("said it was interested in
+# buying", "is in talks to", "could") doesn't say it happened.
+_TENTATIVE = re.compile(
+    r"\b(?:interested in|in talks|talks to|considering|exploring|weighing|hopes? to|hoping to|"
+    r"plans? to|planning to|intends? to|aims? to|seeks? to|seeking|sought|wants? to|looking to|"
+    r"eyeing|open to|rumou?red|bid to)\b")
+
+
 def sentence_fit(query: Query, s: Sentence) -> float:
     """How well a sentence answers: its best candidate's fit, capped when it doesn't name the
-    measure, role or thing paid for that the question names (a figure, but of something else)."""
+    measure, role or thing paid for that the question names (a figure, but of something else),
+    or when it only states as intended or possible what the question asks as done."""
     f = fit(query.answer_type, s.candidates, query.given, query.unit)
-    return f if query.given_by(s.terms) else min(f, OTHER_UNIT)
+    if not query.given_by(s.terms) or (not query.tentative and _TENTATIVE.search(s.text)) \
+            or (query.spans and (given := spans(s.text)) and not given & query.spans):
+        return min(f, OTHER_UNIT)
+    return f
 
 
 def passage_fit(query: Query, text: str) -> float:

@@ -40,6 +40,29 @@ def periods(text: str) -> frozenset[str]:
     return frozenset(out)
 
 
+# The span a figure covers, as news words it: "on its opening day", "in its first three months",
+# "opening weekend". A day's figure is not the first month's.
+_SPAN_NUMBER = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+                "eight": 8, "nine": 9, "ten": 10, "twelve": 12}
+_SPAN = re.compile(
+    r"\b(?:(?:opening|reopening|launch|debut|release|inaugural)\s+(?P<on>day|night|weekend|week|month|year|season)"
+    r"|first\s+(?:(?P<n>\d+|a|one|two|three|four|five|six|seven|eight|nine|ten|twelve)\s+)?"
+    r"(?P<unit>days?|nights?|weekends?|weeks?|months?|years?|seasons?))\b", re.I)
+
+
+@lru_cache(maxsize=16384)
+def spans(text: str) -> frozenset[str]:
+    """The spans a text gives figures for, as "1 day", "3 month", "1 weekend"."""
+    out = set()
+    for m in _SPAN.finditer(text):
+        if m.group("on"):
+            out.add("1 " + m.group("on").lower())
+        else:
+            n = m.group("n") or "1"
+            out.add(f"{_SPAN_NUMBER.get(n.lower(), n)} {m.group('unit').lower().rstrip('s')}")
+    return frozenset(out)
+
+
 # Answer types. "who" asks for a person or an organisation (who acquired, who won).
 PERSON, PLACE, DATE, NUMBER, ORG = "person", "place", "date", "number", "org"
 WORK = "work"  # a title: "which film won", "which album"
@@ -156,6 +179,15 @@ def _paid_for(question: str) -> frozenset[str]:
     return frozenset(terms(m.group("thing"))) if m else frozenset()
 
 
+# Words that make a question about what may happen or was only intended ("which company will
+# buy", "who hopes to win"): a sentence stating an intent answers those, not "which company bought".
+_TENTATIVE_ASK = re.compile(
+    r"\b(?:will|would|could|should|may|might|plan|plans|planned|planning|expected|expect|expects|"
+    r"set to|going to|hope|hopes|hoped|aim|aims|want|wants|wanted|intend|intends|seek|seeks|sought|"
+    r"propose|proposes|proposed|consider|considering|considered|interested|talks|bid|bids|offer|"
+    r"offers|offered|likely|possible|potential|rumou?red)\b", re.I)
+
+
 @dataclass(frozen=True)
 class Query:
     text: str
@@ -164,6 +196,7 @@ class Query:
     names: frozenset[str]
     years: frozenset[str]
     periods: frozenset[str]  # quarters and halves asked about ("q1", "h2")
+    spans: frozenset[str]  # the span a figure is asked for ("1 day" for "on its opening day")
     spelled: tuple[tuple[str, frozenset[str]], ...]  # acronym → the names it stands for
     answer_type: str | None  # PERSON | PLACE | DATE | NUMBER | ORG | WORK | None (anything)
     focus: frozenset[str]  # content terms that are not names or numbers ("revenue", "acquired")
@@ -175,6 +208,8 @@ class Query:
     # The noun saying what kind of thing is asked for: not a name the question gives ("Which
     # regulator" is answered by "the Prudential Regulation Authority", "which bank" by "Meridian Bank").
     head: frozenset[str] = frozenset()
+    kinds: tuple[tuple[str, frozenset[str]], ...] = ()  # names of events and prizes: kinds_named
+    tentative: bool = False  # it asks what may happen or was intended, not only what happened
 
     def names_held(self, doc_terms: frozenset[str]) -> int:
         """How many of the things the question names a passage writes, by a word of their name or
@@ -227,9 +262,9 @@ def _kind_and_head(question: str) -> tuple[str | None, str]:
 _NAME_PHRASE = re.compile(r"[A-Z][\w'’.&]*(?:(?:[ -]+)[A-Z0-9][\w'’.&]*|-[a-z][\w'’]*)*")
 
 
-def name_phrases(question: str) -> tuple[frozenset[str], ...]:
-    """The things a question names, each as the index terms of its words: runs of capitalised
-    words ("the Southern Wide-field Radio Array" is one thing, not four)."""
+def name_phrases(question: str) -> tuple[tuple[str, ...], ...]:
+    """The things a question names, each as the index terms of its words in order: runs of
+    capitalised words ("the Southern Wide-field Radio Array" is one thing, not four)."""
     out = []
     for m in _NAME_PHRASE.finditer(question):
         run = m.group()
@@ -237,9 +272,24 @@ def name_phrases(question: str) -> tuple[frozenset[str], ...]:
             first = run.split()[0].lower()
             if first in STOPWORDS or first in QUESTION_WORDS:
                 run = run[len(first):]
-        if ts := frozenset(terms(run)):
+        if ts := tuple(terms(run)):
             out.append(ts)
     return tuple(out)
+
+
+# The last words of names that say what kind of event, prize or body a name is: a passage naming
+# another of the same kind ("the European Athletics Indoor Championships") and not the asked one
+# ("the EuroFloorball Championship") is about another event.
+_KIND_WORDS = frozenset(terms(
+    "championship championships cup open prize award awards festival summit forum games trophy "
+    "medal conference congress agreement treaty accord marathon classic tour series biennale fair "
+    "expo week league grand prix derby"))
+
+
+def kinds_named(phrases: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, frozenset[str]], ...]:
+    """Each name ending in a kind word, as (that word's term, its other words' terms)."""
+    return tuple((ph[-1], frozenset(ph[:-1])) for ph in phrases
+                 if len(ph) >= 2 and ph[-1] in _KIND_WORDS)
 
 
 # News names a government by its seat and a country by its people or its capital: a question's
@@ -279,6 +329,7 @@ def analyse(question: str) -> Query:
     qterms = tuple(terms(question))
     key_set = {k.term for k in keys}
     kind, head = _kind_and_head(question)
+    phrases = name_phrases(question)
     return Query(
         text=question,
         terms=qterms,
@@ -286,6 +337,7 @@ def analyse(question: str) -> Query:
         names=names,
         years=frozenset(k.term for k in keys if YEAR.match(k.term)),
         periods=periods(question),
+        spans=spans(question),
         spelled=spelled,
         answer_type=kind,
         focus=frozenset(t for t in qterms if t not in key_set and t not in _HOW_STEMS),
@@ -293,6 +345,8 @@ def analyse(question: str) -> Query:
               if kind == NUMBER else BY_YEAR if kind == DATE and head in ("year", "years") else None),
         needs=tuple(g for g in ((_named(list(qterms), _MEASURES), _paid_for(question)) if kind == NUMBER
                                 else (_named(list(qterms), _ROLES),) if kind == PERSON else ()) if g),
-        phrases=name_phrases(question),
+        phrases=tuple(frozenset(ph) for ph in phrases),
+        kinds=kinds_named(phrases),
         head=frozenset(terms(head)),
+        tentative=bool(_TENTATIVE_ASK.search(question)),
     )

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rag.candidates import passage_fit
+from rag.candidates import NAMED, candidates, passage_fit
 from rag.ingest import embed_text
 from rag.keyword import KeywordIndex, acronyms, initials, terms
 from rag.query import YEAR, Query, periods
@@ -103,11 +103,29 @@ def features(
         dated = not query.years or bool(query.years & doc_terms) or p.date[:4] in query.years
         focus = (sum(idf for t, idf in focus_idf.items() if t in doc_terms) / focus_total
                  if focus_idf else 0.0)
-        off = (len(names) >= SUBJECT_NAMES and cover < SUBJECT_MIN_KEYS and cos < SUBJECT_CLOSE_COSINE
-               and query.names_held(doc_terms) < len(query.phrases))
+        off = ((len(names) >= SUBJECT_NAMES and cover < SUBJECT_MIN_KEYS and cos < SUBJECT_CLOSE_COSINE
+                and query.names_held(doc_terms) < len(query.phrases))
+               or _another_of_kind(query, text, doc_terms, cos))
         out.append(Scored(p, 0.0, cos, bm25.get(p.id, 0.0) / top_bm, cover, fit, conflict, dated,
                           focus, off))
     return out
+
+
+def _another_of_kind(query: Query, text: str, doc_terms: frozenset[str], cosine: float) -> bool:
+    """The passage names another event or prize of the asked kind ("the European Athletics
+    Indoor Championships" for "the EuroFloorball Championship") and no word of the asked one's
+    own name."""
+    for kind, own in query.kinds:
+        if own & doc_terms:
+            continue
+        if kind not in doc_terms and cosine < SUBJECT_CLOSE_COSINE:
+            return True  # not a word of the event's name, and not close in meaning
+        for c in candidates(text):
+            if c.kind in NAMED:
+                ts = terms(c.text)
+                if len(ts) >= 2 and ts[-1] == kind and not own & set(ts):
+                    return True
+    return False
 
 
 def combine(hits: list[Scored], query: Query, w: Weights = WEIGHTS) -> list[Scored]:

@@ -421,3 +421,58 @@ def test_a_capitalised_opener_in_a_quote_is_not_a_name():
 def test_a_dateline_is_a_place_not_an_acronym():
     kinds = {c.text: c.kind for c in candidates("EINDHOVEN — Tessaro reported revenue, NATO said.")}
     assert kinds["EINDHOVEN"] == PLACE and kinds["NATO"] == ORG
+
+
+def test_a_place_after_at_is_no_person_though_an_appositive_follows():
+    text = ("Ministers signed the pact at the Palacio de Torre Tagle, the seat of Peru's foreign ministry, "
+            "making it one of the largest trade deals in the region.")
+    kinds = {c.text: c.kind for c in candidates(text)}
+    assert kinds["Palacio de Torre Tagle"] == PLACE and kinds["Peru's"] == PLACE
+    assert not any(c.kind == NUMBER for c in candidates(text))  # "one of the largest" is no amount
+
+
+def test_a_sentence_sharing_no_word_with_the_question_does_not_answer(sources):
+    (sources / "pact.md").write_text(
+        "Andean-Pacific Trade Agreement signed in Lima\n\n"
+        "Trade ministers from Peru, Chile and Colombia and a senior Ecuadorian official on Wednesday signed "
+        "the Andean-Pacific Trade Agreement at the Palacio de Torre Tagle in Lima.\n\n"
+        "Peruvian officials said they hoped to finish before the end of the year, while Colombia's "
+        "Senate is due to vote in March.\n", encoding="utf-8")
+    rag.index()
+    # "Colombia's Senate" is an organisation, but of a sentence about ratification
+    assert rag.ask("Who signed the Andean-Pacific Trade Agreement on behalf of Ecuador?").abstained
+    assert "Senate" in rag.ask("Who is due to vote on the pact in March?").text
+
+
+def test_an_act_only_intended_does_not_answer_a_question_about_it_done(sources):
+    (sources / "store.txt").write_text(
+        'Feb 21, 2025 ... Rival retailer Marlow Group said it was interested in buying "a selection" of '
+        "Harlow & Finch stores out of administration.\n", encoding="utf-8")
+    rag.index()
+    assert rag.ask("Which company bought the Harlow & Finch brand out of administration?").abstained
+    assert "Marlow Group" in rag.ask("Which retailer is interested in buying Harlow & Finch stores?").text
+    (sources / "sale.txt").write_text(
+        "Mar 30, 2025 ... Marlow Group bought the Harlow & Finch brand and 40 of its stores out of "
+        "administration for £18 million.\n", encoding="utf-8")
+    rag.index()
+    a = rag.ask("Which company bought the Harlow & Finch brand out of administration?")
+    assert not a.abstained and a.citations[0].source == "sale.txt", a.text
+
+
+def test_a_figure_for_another_span_does_not_answer(sources):
+    (sources / "museum.txt").write_text(
+        "Sep 1, 2025 — Nieuwe Vorm in Rotterdam said it welcomed 180,000 visitors in its first three months "
+        "after reopening, ahead of its own forecast.\n", encoding="utf-8")
+    rag.index()
+    assert rag.ask("How many people visited the Nieuwe Vorm museum on its reopening day?").abstained
+    a = rag.ask("How many people visited the Nieuwe Vorm museum in its first three months?")
+    assert "180,000 visitors" in a.text, a.text
+
+
+def test_another_event_of_the_asked_kind_does_not_answer(sources):
+    (sources / "indoor.txt").write_text(
+        "Mar 7, 2021 ... Toruń staged the European Athletics Indoor Championships without spectators, with "
+        "Poland finishing second on the medal table.\n", encoding="utf-8")
+    rag.index()
+    assert rag.ask("Which city hosted the 2021 EuroFloorball Championship?").abstained
+    assert "Toruń" in rag.ask("Which city hosted the 2021 European Athletics Indoor Championships?").text
