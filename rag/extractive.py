@@ -60,9 +60,11 @@ def _sentence_picks(query: Query, q_idf: dict[str, float], hit: Scored) -> list[
         f = sentence_fit(query, sent)
         score = hit.score * (1 - TYPED_OVERLAP_SHARE - FIT_SHARE + TYPED_OVERLAP_SHARE * overlap
                              + FIT_SHARE * f)
-        # a candidate in a sentence sharing no word with the question, nor another name of what
-        # it names, answers some other question ("Colombia's Senate" for who signed a treaty)
-        answers = f >= ANSWERS and (overlap > 0 or query.names_held(sent.terms) > 0)
+        # a candidate in a sentence sharing no word with the question but the kind it asks for,
+        # nor another name of what it names, answers some other question ("Colombia's Senate"
+        # for who signed a treaty; "the company's pension fund" for which company bought it)
+        answers = f >= ANSWERS and (bool((sent.terms & query.given) - query.head)
+                                    or query.names_held(sent.terms) > 0)
         answer, exact = _answer_of(query, sent.candidates) if answers else ("", False)
         picks.append(Pick(hit, sent.text, score, answer, exact, sent.terms, answers))
     return picks

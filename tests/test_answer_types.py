@@ -448,7 +448,13 @@ def test_an_act_only_intended_does_not_answer_a_question_about_it_done(sources):
     (sources / "store.txt").write_text(
         'Feb 21, 2025 ... Rival retailer Marlow Group said it was interested in buying "a selection" of '
         "Harlow & Finch stores out of administration.\n", encoding="utf-8")
+    (sources / "pension.md").write_text(
+        "Harlow & Finch collapses into administration\n\n"
+        "Harlow & Finch, one of Britain's oldest department store chains, collapsed into administration "
+        "on Monday. The company's pension scheme is expected to be transferred to the Pension Protection "
+        "Fund.\n", encoding="utf-8")
     rag.index()
+    # nor does an organisation in a sentence sharing with the question only the kind it asks for
     assert rag.ask("Which company bought the Harlow & Finch brand out of administration?").abstained
     assert "Marlow Group" in rag.ask("Which retailer is interested in buying Harlow & Finch stores?").text
     (sources / "sale.txt").write_text(
