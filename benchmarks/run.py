@@ -60,6 +60,7 @@ def _use(env: dict[str, str]):
 def _golden_sets() -> list[tuple[str, Path, Path]]:
     bench = DATA / "newsbench"
     extra = [(f"newsbench {part}", bench / "sources", bench / f"{part}.jsonl") for part in ("dev", "test")]
+    extra.append(("newsbench2 (frozen)", DATA / "newsbench2" / "sources", DATA / "newsbench2" / "questions.jsonl"))
     return GOLDEN + [g for g in extra if g[2].exists()]
 
 
