@@ -17,6 +17,7 @@ from rag.ingest import split_sentences
 from rag.keyword import STOPWORDS, terms
 from rag.query import (
     BY_YEAR,
+    CITY,
     COUNT,
     DATE,
     DURATION,
@@ -192,6 +193,10 @@ def _demonym(word: str) -> bool:
 _POSSESSIVE = re.compile(r"['’]s?$")
 
 
+def _country(surface: str) -> bool:
+    return _POSSESSIVE.sub("", surface) in _countries() or (" " not in surface and _demonym(surface))
+
+
 def _name_kind(text: str, s: int, e: int, surface: str) -> str:
     if all(part in _countries() for part in re.split(r"\s+(?:and|&)\s+", _POSSESSIVE.sub("", surface))):
         return PLACE  # "Ecuador and Colombia", "Peru's" too
@@ -205,8 +210,8 @@ def _name_kind(text: str, s: int, e: int, surface: str) -> str:
     if toks[-1].strip(".,") in _ORG_END or (toks[0] in _ORG_END and "of" in toks) \
             or (surface.isupper() and len(surface) > 1 and "." not in surface):
         return ORG
-    if toks[0] in _PERSON_TITLES and len(toks) > 1:
-        return PERSON
+    if toks[0] in _PERSON_TITLES and len(toks) > 1 or any(t in _PERSON_TITLES for t in toks[1:-1]):
+        return PERSON  # "Russian President Vladimir Putin" too
     if _PERSON_BEFORE.search(before):
         return PERSON
     if _AT_PLACE.search(before):
@@ -285,6 +290,12 @@ def fit(asked: str | None, cands: tuple[Candidate, ...], asked_terms: frozenset[
         elif asked == DATE and c.kind == DATE and not _HAS_YEAR.search(c.text):
             # "on Tuesday" says when, but less than "1 April 2025"; it can't say which year
             w = OTHER_UNIT if unit == BY_YEAR else WEEKDAY_ONLY
+        elif asked == PLACE and c.kind == PLACE \
+                and (_POSSESSIVE.search(c.text) or (" " not in c.text and _demonym(c.text))
+                     or unit == CITY and _country(c.text)):
+            # "Moscow's efforts" names a government and "Chinese leader" a nationality, not where;
+            # a country is not the city asked for
+            w = OTHER_UNIT
         own = c.terms if c.kind != NUMBER else {t for t in c.terms if t[:1].isdigit()}
         if own & asked_terms:
             # the question's own name or figure, or a longer form of it ("Shareholders of Penwick

@@ -67,6 +67,8 @@ def spans(text: str) -> frozenset[str]:
 PERSON, PLACE, DATE, NUMBER, ORG = "person", "place", "date", "number", "org"
 WORK = "work"  # a title: "which film won", "which album"
 BY_YEAR = "year"  # the unit of a date asked for by its year ("in what year"): a weekday doesn't answer
+CITY = "city"  # the unit of a place asked for as a city or town: a country doesn't answer
+_CITY_HEADS = frozenset("city cities town towns capital village port".split())
 
 _HEAD_NOUNS = {
     PLACE: "city town capital country nation state region province venue stadium arena island county "
@@ -141,6 +143,8 @@ _ROLES = tuple(frozenset(terms(g)) for g in (
     "coach manager",
     "chair chairman chairwoman chairperson",
     "mayor",
+    "spokesperson spokesman spokeswoman",
+    "vice vp",
 ))
 
 
@@ -200,7 +204,9 @@ class Query:
     spelled: tuple[tuple[str, frozenset[str]], ...]  # acronym → the names it stands for
     answer_type: str | None  # PERSON | PLACE | DATE | NUMBER | ORG | WORK | None (anything)
     focus: frozenset[str]  # content terms that are not names or numbers ("revenue", "acquired")
-    unit: str | None = None  # for an amount: MONEY | PERCENT | WEIGHT | LENGTH | DURATION | COUNT
+    # for an amount: MONEY | PERCENT | WEIGHT | LENGTH | DURATION | COUNT; BY_YEAR for a date, CITY
+    # for a place
+    unit: str | None = None
     # The measure, role or thing paid for that the question names: an answering sentence holds
     # a word of each group.
     needs: tuple[frozenset[str], ...] = ()
@@ -342,7 +348,8 @@ def analyse(question: str) -> Query:
         answer_type=kind,
         focus=frozenset(t for t in qterms if t not in key_set and t not in _HOW_STEMS),
         unit=(_unit([w.lower() for w in words(question)], [t for t in qterms if t not in names])
-              if kind == NUMBER else BY_YEAR if kind == DATE and head in ("year", "years") else None),
+              if kind == NUMBER else BY_YEAR if kind == DATE and head in ("year", "years")
+              else CITY if kind == PLACE and head in _CITY_HEADS else None),
         needs=tuple(g for g in ((_named(list(qterms), _MEASURES), _paid_for(question)) if kind == NUMBER
                                 else (_named(list(qterms), _ROLES),) if kind == PERSON else ()) if g),
         phrases=tuple(frozenset(ph) for ph in phrases),
