@@ -90,6 +90,9 @@ _PERSON_AFTER = re.compile(r"^(?:,\s*(?:who|the|a|an|\d{2})\b|\s+(?:(?:was|is|ha
                            r"wrote|argued|announced|resigned|became)\b)")
 _PLACE_BEFORE = re.compile(r"\b(?:in|at|from|to|near|outside|across|into|toward|towards|"
                            r"hosted by|held in|capital|city of)\s+(?:the\s+)?$", re.I)
+# "Liepāja will host", "Toruń staged": what hosts an event is a place.
+_HOSTS = re.compile(
+    r"\s+(?:will\s+|would\s+|is\s+to\s+|also\s+)?(?:host|hosts|hosted|hosting|stage|stages|staged)\b")
 # Prepositions that put a place, never a person, after them: "signed at the Palacio de Torre
 # Tagle, the seat of ..." is a place although an appositive follows it as it follows a person.
 _AT_PLACE = re.compile(r"\b(?:in|at|near|outside|across|into|inside|held in|city of)\s+(?:the\s+)?$", re.I)
@@ -218,7 +221,7 @@ def _name_kind(text: str, s: int, e: int, surface: str) -> str:
         return PLACE
     if len(toks) >= 2 and _PERSON_AFTER.match(after):
         return PERSON
-    if _PLACE_BEFORE.search(before):
+    if _PLACE_BEFORE.search(before) or _HOSTS.match(after):
         return PLACE
     return NAME
 
@@ -262,7 +265,7 @@ _FIT = {  # how well a candidate of each kind answers each asked type
     PERSON: {PERSON: 1.0, NAME: 0.7, ORG: 0.6},
     ORG: {ORG: 1.0, NAME: 0.7, PLACE: 0.5, PERSON: 0.2},
     WORK: {NAME: 1.0, ORG: 0.6, PERSON: 0.4, PLACE: 0.3},  # titles show no kind of their own
-    PLACE: {PLACE: 1.0, NAME: 0.6, ORG: 0.2},
+    PLACE: {PLACE: 1.0, NAME: 0.5, ORG: 0.2},
     DATE: {DATE: 1.0},
     NUMBER: {NUMBER: 1.0},
 }
