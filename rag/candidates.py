@@ -334,7 +334,10 @@ def sentence_fit(query: Query, s: Sentence) -> float:
     measure, role or thing paid for that the question names (a figure, but of something else),
     or when it only states as intended or possible what the question asks as done."""
     f = fit(query.answer_type, s.candidates, query.given, query.unit)
-    if not query.given_by(s.terms) or (not query.tentative and _TENTATIVE.search(s.text)) \
+    # (a role the question asks for is stated as a fact even in a sentence about plans: "chief
+    # executive Mette Damgaard has said the group wants to ...")
+    tentative = not query.tentative and not query.needs and _TENTATIVE.search(s.text)
+    if not query.given_by(s.terms) or tentative \
             or (query.spans and (given := spans(s.text)) and not given & query.spans):
         return min(f, OTHER_UNIT)
     return f

@@ -261,7 +261,24 @@ def _kind_and_head(question: str) -> tuple[str | None, str]:
                 if kind:
                     return kind, nw
             return None, ""
+    if terse(question):
+        # a search-box query names what it wants last: "Halvard Logistics 2024 revenue", "Tidewater
+        # Hall original budget 2017"
+        last = [(w, lw) for w, lw in zip(surface, toks, strict=True) if not YEAR.match(w)][-1:]
+        for w, lw in last:
+            kind = None if w[:1].isupper() else _HEAD_TYPE.get(lw) or _HEAD_TYPE.get(lw.rstrip("s"))
+            if kind:
+                return kind, lw
     return None, ""
+
+
+_WH = frozenset("who whom whose where when how which what why".split())
+
+
+def terse(question: str) -> bool:
+    """A search-box query ("Halvard Logistics 2024 revenue"), not a question: its user typed the
+    words the answer must be about."""
+    return not question.rstrip().endswith("?") and not _WH & {w.lower() for w in words(question)}
 
 
 # A name: capitalised words joined by spaces or hyphens, or a capitalised word with a hyphenated tail.
@@ -336,6 +353,9 @@ def analyse(question: str) -> Query:
     key_set = {k.term for k in keys}
     kind, head = _kind_and_head(question)
     phrases = name_phrases(question)
+    # what a search-box query asks for is its last word; the words before it name the subject
+    # ("Nerevia share sale 2024 amount" wants an amount, not a share or sales)
+    asked = list(terms(head)) if terse(question) else list(qterms)
     return Query(
         text=question,
         terms=qterms,
@@ -347,11 +367,11 @@ def analyse(question: str) -> Query:
         spelled=spelled,
         answer_type=kind,
         focus=frozenset(t for t in qterms if t not in key_set and t not in _HOW_STEMS),
-        unit=(_unit([w.lower() for w in words(question)], [t for t in qterms if t not in names])
+        unit=(_unit([w.lower() for w in words(question)], [t for t in asked if t not in names])
               if kind == NUMBER else BY_YEAR if kind == DATE and head in ("year", "years")
               else CITY if kind == PLACE and head in _CITY_HEADS else None),
-        needs=tuple(g for g in ((_named(list(qterms), _MEASURES), _paid_for(question)) if kind == NUMBER
-                                else (_named(list(qterms), _ROLES),) if kind == PERSON else ()) if g),
+        needs=tuple(g for g in ((_named(asked, _MEASURES), _paid_for(question)) if kind == NUMBER
+                                else (_named(asked, _ROLES),) if kind == PERSON else ()) if g),
         phrases=tuple(frozenset(ph) for ph in phrases),
         kinds=kinds_named(phrases),
         head=frozenset(terms(head)),
