@@ -324,9 +324,15 @@ def sentences(text: str) -> tuple[Sentence, ...]:
 # A sentence that states an act as wanted, weighed or possible ("said it was interested in
 # buying", "is in talks to", "could") doesn't say it happened.
 _TENTATIVE = re.compile(
-    r"\b(?:interested in|in talks|talks to|considering|exploring|weighing|hopes? to|hoping to|"
-    r"plans? to|planning to|intends? to|aims? to|seeks? to|seeking|sought|wants? to|looking to|"
-    r"eyeing|open to|rumou?red|bid to)\b")
+    r"\b(?:interested in|in (?:early |advanced |exclusive )?talks|talks (?:to|about|over|with)|considering|"
+    r"exploring|weighing|hopes? to|hoping to|plans? to|planning to|intends? to|aims? to|seeks? to|seeking|"
+    r"sought|wants? to|looking to|eyeing|open to|rumou?red|bid to|said to be|possible (?:offer|bid|deal)|"
+    # a forecast, a poll or a shortlist is not the result: "analysts expect", "Preview:",
+    # "bookmakers make ... favourite to win", "winner to be named in November" (not "forecast"
+    # alone: results beat forecasts)
+    r"[Pp]review|[Pp]oll:|[Oo]pinion polls?|polls? (?:shows?|suggests?|found|finds|puts?|gives?|gave|of|by)|"
+    r"analysts expect|expected to (?:report|win|be named)|"
+    r"favourites? to|odds|shortlist|to be (?:named|announced|decided)|in contention)\b")
 
 
 def sentence_fit(query: Query, s: Sentence) -> float:
@@ -336,7 +342,8 @@ def sentence_fit(query: Query, s: Sentence) -> float:
     f = fit(query.answer_type, s.candidates, query.given, query.unit)
     # (a role the question asks for is stated as a fact even in a sentence about plans: "chief
     # executive Mette Damgaard has said the group wants to ...")
-    tentative = not query.tentative and not query.needs and _TENTATIVE.search(s.text)
+    tentative = not query.tentative and not (query.answer_type == PERSON and query.needs) \
+        and _TENTATIVE.search(s.text)
     if not query.given_by(s.terms) or tentative \
             or (query.spans and (given := spans(s.text)) and not given & query.spans):
         return min(f, OTHER_UNIT)

@@ -188,8 +188,9 @@ def _paid_for(question: str) -> frozenset[str]:
 _TENTATIVE_ASK = re.compile(
     r"\b(?:will|would|could|should|may|might|plan|plans|planned|planning|expected|expect|expects|"
     r"set to|going to|hope|hopes|hoped|aim|aims|want|wants|wanted|intend|intends|seek|seeks|sought|"
-    r"propose|proposes|proposed|consider|considering|considered|interested|talks|bid|bids|offer|"
-    r"offers|offered|likely|possible|potential|rumou?red)\b", re.I)
+    r"propose|proposes|proposed|consider|considering|considered|interested|talks|likely|possible|"
+    r"potential|rumou?red|poll|polls|survey|forecast|forecasts|preview|favourite|odds|shortlist|"
+    r"shortlisted)\b", re.I)
 
 
 @dataclass(frozen=True)
