@@ -335,6 +335,19 @@ _TENTATIVE = re.compile(
     r"favourites? to|odds|shortlist|to be (?:named|announced|decided)|in contention)\b")
 
 
+# The year a figure is for, written next to it: "reports 2023 revenue", "profit for 2023". A
+# report dated 2024 of 2023's revenue doesn't give 2024's.
+_MEASURE_WORDS = r"(?:revenue|revenues|sales|turnover|profit|profits|net income|income|loss|earnings)"
+_FIGURE_YEAR = re.compile(
+    rf"\b(?P<a>(?:19|20)\d\d)\s+(?:full[- ]year\s+|annual\s+|fiscal\s+)?{_MEASURE_WORDS}\b"
+    rf"|\b{_MEASURE_WORDS}\s+(?:for|in|of)\s+(?:fiscal\s+|the\s+(?:full\s+)?year\s+)?"
+    rf"(?P<b>(?:19|20)\d\d)\b", re.I)
+
+
+def _figure_years(text: str) -> frozenset[str]:
+    return frozenset(m.group("a") or m.group("b") for m in _FIGURE_YEAR.finditer(text))
+
+
 def sentence_fit(query: Query, s: Sentence) -> float:
     """How well a sentence answers: its best candidate's fit, capped when it doesn't name the
     measure, role or thing paid for that the question names (a figure, but of something else),
@@ -342,10 +355,10 @@ def sentence_fit(query: Query, s: Sentence) -> float:
     f = fit(query.answer_type, s.candidates, query.given, query.unit)
     # (a role the question asks for is stated as a fact even in a sentence about plans: "chief
     # executive Mette Damgaard has said the group wants to ...")
-    tentative = not query.tentative and not (query.answer_type == PERSON and query.needs) \
-        and _TENTATIVE.search(s.text)
+    tentative = not query.tentative and not query.role and _TENTATIVE.search(s.text)
     if not query.given_by(s.terms) or tentative \
-            or (query.spans and (given := spans(s.text)) and not given & query.spans):
+            or (query.spans and (given := spans(s.text)) and not given & query.spans) \
+            or (query.years and query.unit and (of := _figure_years(s.text)) and not of & query.years):
         return min(f, OTHER_UNIT)
     return f
 

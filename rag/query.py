@@ -22,10 +22,17 @@ _PERIOD = re.compile(
     r"[\s-]+(?P<unit>quarter|half))\b", re.I)
 
 
+# A trial's phase: "phase 2", "Phase III", "mid-stage". A phase 2 result is not the phase 3 one.
+_PHASE = re.compile(r"\b(?:phase[\s-]*(?P<n>[123]|I{1,3})\b|(?P<stage>early|mid|late)[\s-]stage\b)", re.I)
+_PHASE_OF = {"i": "1", "ii": "2", "iii": "3", "early": "1", "mid": "2", "late": "3"}
+
+
 @lru_cache(maxsize=16384)
 def periods(text: str) -> frozenset[str]:
-    """The quarters and halves a text names, as "q1".."q4", "h1", "h2"."""
-    out = set()
+    """The quarters and halves a text names, as "q1".."q4", "h1", "h2", and the trial phases, as
+    "phase1".."phase3"."""
+    out = {"phase" + _PHASE_OF.get((m.group("n") or m.group("stage")).lower(), m.group("n") or "")
+           for m in _PHASE.finditer(text)}
     for m in _PERIOD.finditer(text):
         if m.group("q"):
             out.add(m.group("q").lower())
@@ -136,6 +143,11 @@ _MEASURES = tuple(frozenset(terms(g)) for g in (
     "salary salaries wage wages compensation remuneration package",
     "prize award purse",
 ))
+# Acts a "which company"/"who" question may ask about: a sentence naming an organisation without
+# the act ("Pellow Freight is a Rotterdam haulier") doesn't say who did it.
+_BUYING = frozenset(terms("acquire acquired acquires acquisition buy bought buys purchase purchased "
+                          "takeover buyer owner"))
+_JOINING = frozenset(terms("join joined joins sign signed signs signing transfer"))  # a club a player joins
 # Roles a "who" question may ask about, each with the words that name it.
 _ROLES = tuple(frozenset(terms(g)) for g in (
     "cfo financial finance",
@@ -217,6 +229,7 @@ class Query:
     head: frozenset[str] = frozenset()
     kinds: tuple[tuple[str, frozenset[str]], ...] = ()  # names of events and prizes: kinds_named
     tentative: bool = False  # it asks what may happen or was intended, not only what happened
+    role: bool = False  # it asks who holds a role ("chief executive"), a fact even amid plans
 
     def names_held(self, doc_terms: frozenset[str]) -> int:
         """How many of the things the question names a passage writes, by a word of their name or
@@ -372,7 +385,9 @@ def analyse(question: str) -> Query:
               if kind == NUMBER else BY_YEAR if kind == DATE and head in ("year", "years")
               else CITY if kind == PLACE and head in _CITY_HEADS else None),
         needs=tuple(g for g in ((_named(asked, _MEASURES), _paid_for(question)) if kind == NUMBER
-                                else (_named(asked, _ROLES),) if kind == PERSON else ()) if g),
+                                else (_named(asked, _ROLES), _named(asked, (_BUYING,))) if kind == PERSON
+                                else (_named(asked, (_BUYING, _JOINING)),) if kind == ORG else ()) if g),
+        role=kind == PERSON and bool(_named(asked, _ROLES)),
         phrases=tuple(frozenset(ph) for ph in phrases),
         kinds=kinds_named(phrases),
         head=frozenset(terms(head)),

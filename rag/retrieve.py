@@ -147,15 +147,22 @@ def combine(hits: list[Scored], query: Query, w: Weights = WEIGHTS) -> list[Scor
 
 
 def _conflicts(query: Query, text: str, doc_terms: frozenset[str], own_year: str = "") -> bool:
-    """The passage is about another year, or another quarter, than the one asked about (a
+    """The passage is about another year, quarter or trial phase than the one asked about (a
     passage dated in the asked year may mention others)."""
     if query.years and not query.years & doc_terms and own_year not in query.years \
             and any(YEAR.match(t) for t in doc_terms):
         return True
     if query.periods:
         stated = periods(text)
-        return bool(stated) and not query.periods & stated
+        # a quarter is compared with quarters and halves, a trial phase with phases
+        return any(asked and said and not asked & said
+                   for asked, said in ((_phases(query.periods), _phases(stated)),
+                                       (query.periods - _phases(query.periods), stated - _phases(stated))))
     return False
+
+
+def _phases(labels: frozenset[str]) -> frozenset[str]:
+    return frozenset(x for x in labels if x.startswith("phase"))
 
 
 @lru_cache(maxsize=16384)
