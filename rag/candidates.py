@@ -293,7 +293,7 @@ def fit(asked: str | None, cands: tuple[Candidate, ...], asked_terms: frozenset[
         elif asked == DATE and c.kind == DATE and not _HAS_YEAR.search(c.text):
             # "on Tuesday" says when, but less than "1 April 2025"; it can't say which year
             w = OTHER_UNIT if unit == BY_YEAR else WEEKDAY_ONLY
-        elif asked == PLACE and c.kind == PLACE \
+        elif asked == PLACE and c.kind in (PLACE, NAME) \
                 and (_POSSESSIVE.search(c.text) or (" " not in c.text and _demonym(c.text))
                      or unit == CITY and _country(c.text)):
             # "Moscow's efforts" names a government and "Chinese leader" a nationality, not where;

@@ -14,12 +14,12 @@ from rag.keyword import QUESTION_WORDS, STOPWORDS, KeyTerm, initials, key_terms,
 
 YEAR = re.compile(r"^(1[89]|20)\d\d$")  # a year as a term of the index
 # A quarter or half of a year, as results and reports name it: "Q1", "first quarter", "1Q",
-# "second half", "H2". Like a year, a different one is a different fact.
+# "second half", "H2", or the full year. Like a year, a different one is a different fact.
 _ORDINAL = {"first": "1", "second": "2", "third": "3", "fourth": "4", "1st": "1", "2nd": "2",
             "3rd": "3", "4th": "4"}
 _PERIOD = re.compile(
-    r"\b(?:(?P<q>Q[1-4])|(?P<nq>[1-4])Q|(?P<h>H[12])|(?P<ord>first|second|third|fourth|1st|2nd|3rd|4th)"
-    r"[\s-]+(?P<unit>quarter|half))\b", re.I)
+    r"\b(?:(?P<q>Q[1-4])|(?P<nq>[1-4])Q|(?P<h>H[12])|(?P<fy>full[\s-]year|FY)"
+    r"|(?P<ord>first|second|third|fourth|1st|2nd|3rd|4th)[\s-]+(?P<unit>quarter|half))\b", re.I)
 
 
 # A trial's phase: "phase 2", "Phase III", "mid-stage". A phase 2 result is not the phase 3 one.
@@ -29,8 +29,8 @@ _PHASE_OF = {"i": "1", "ii": "2", "iii": "3", "early": "1", "mid": "2", "late": 
 
 @lru_cache(maxsize=16384)
 def periods(text: str) -> frozenset[str]:
-    """The quarters and halves a text names, as "q1".."q4", "h1", "h2", and the trial phases, as
-    "phase1".."phase3"."""
+    """The quarters and halves a text names, as "q1".."q4", "h1", "h2", "fy" (the full year), and
+    the trial phases, as "phase1".."phase3"."""
     out = {"phase" + _PHASE_OF.get((m.group("n") or m.group("stage")).lower(), m.group("n") or "")
            for m in _PHASE.finditer(text)}
     for m in _PERIOD.finditer(text):
@@ -40,6 +40,8 @@ def periods(text: str) -> frozenset[str]:
             out.add("q" + m.group("nq"))
         elif m.group("h"):
             out.add(m.group("h").lower())
+        elif m.group("fy"):
+            out.add("fy")  # a whole year's figure, not a quarter's
         else:
             n = _ORDINAL[m.group("ord").lower()]
             if m.group("unit").lower() == "quarter" or n in "12":
@@ -248,6 +250,10 @@ class Query:
         return frozenset(self.terms) - self.head
 
 
+def _head_kind(word: str) -> str | None:
+    return _HEAD_TYPE.get(word) or _HEAD_TYPE.get(word.rstrip("s"))
+
+
 def _kind_and_head(question: str) -> tuple[str | None, str]:
     """The kind of thing asked for, from the question word and the noun after which/what, and
     that noun ("regulator" in "which regulator")."""
@@ -271,8 +277,12 @@ def _kind_and_head(question: str) -> tuple[str | None, str]:
             for j, nw in enumerate(toks[i + 1:i + 7], start=i + 1):
                 if surface[j][:1].isupper():
                     continue  # part of a name ("Meridian Bank's net profit" asks for an amount)
-                kind = _HEAD_TYPE.get(nw) or _HEAD_TYPE.get(nw.rstrip("s"))
+                kind = _head_kind(nw)
                 if kind:
+                    # the last noun of a compound says the kind: "which foreign ministry spokesperson"
+                    while j + 1 < len(toks) and not surface[j + 1][:1].isupper() \
+                            and (next_kind := _head_kind(toks[j + 1])):
+                        j, nw, kind = j + 1, toks[j + 1], next_kind
                     return kind, nw
             return None, ""
     if terse(question):
@@ -280,7 +290,7 @@ def _kind_and_head(question: str) -> tuple[str | None, str]:
         # Hall original budget 2017"
         last = [(w, lw) for w, lw in zip(surface, toks, strict=True) if not YEAR.match(w)][-1:]
         for w, lw in last:
-            kind = None if w[:1].isupper() else _HEAD_TYPE.get(lw) or _HEAD_TYPE.get(lw.rstrip("s"))
+            kind = None if w[:1].isupper() else _head_kind(lw)
             if kind:
                 return kind, lw
     return None, ""
