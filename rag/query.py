@@ -144,6 +144,8 @@ _MEASURES = tuple(frozenset(terms(g)) for g in (
     "profit profits income loss losses",
     "salary salaries wage wages compensation remuneration package",
     "prize award purse",
+    "turnout",
+    "bid bids offer offers offered",
 ))
 # Acts a "which company"/"who" question may ask about: a sentence naming an organisation without
 # the act ("Pellow Freight is a Rotterdam haulier") doesn't say who did it.
@@ -174,6 +176,8 @@ def _unit(toks: list[str], stems: list[str]) -> str | None:
             if counted and counted[0] in _TIME_NOUNS:
                 return DURATION
             return _UNIT_OF.get(counted[0], COUNT) if counted else COUNT  # "how many euros"
+        if w in ("per", "a") and toks[i + 1] == "share":
+            return MONEY  # a price "per share", not a share of something
     for t in stems:
         if t in _UNIT_OF:
             return _UNIT_OF[t]
