@@ -30,6 +30,7 @@ OVERLAP_SHARE = 0.4
 TYPED_OVERLAP_SHARE = 0.3
 FIT_SHARE = 0.3
 ANSWERS = 0.6  # the fit from which a sentence offers an answer of the asked kind
+CLOSE_IN_MEANING = 0.5  # the cosine from which the best passage may answer in its own words
 AGREE_BONUS = 0.05  # per further passage naming the same candidate
 # Two passages disagree only when both are strong and about the same thing: each holds every
 # name and number of the question, neither is about another year, and they score alike.
@@ -48,8 +49,11 @@ class Pick:
     answers: bool = True  # holds a candidate of the asked kind (and unit, and measure)
 
 
-def _sentence_picks(query: Query, q_idf: dict[str, float], hit: Scored) -> list[Pick]:
+def _sentence_picks(query: Query, q_idf: dict[str, float], hit: Scored, best: bool = False) -> list[Pick]:
+    """`best`: the hit ranked first, close in meaning to the question, whose sentences may answer
+    a paraphrase in words of their own."""
     picks = []
+    own_words = best and hit.cosine >= CLOSE_IN_MEANING
     for sent in sentences(hit.passage.text):
         overlap = (sum(idf for t, idf in q_idf.items() if t in sent.terms) / sum(q_idf.values())
                    if q_idf else 1.0)
@@ -63,7 +67,7 @@ def _sentence_picks(query: Query, q_idf: dict[str, float], hit: Scored) -> list[
         # a candidate in a sentence sharing no word with the question but the kind it asks for,
         # nor another name of what it names, answers some other question ("Colombia's Senate"
         # for who signed a treaty; "the company's pension fund" for which company bought it)
-        answers = f >= ANSWERS and (bool((sent.terms & query.given) - query.head)
+        answers = f >= ANSWERS and (own_words or bool((sent.terms & query.given) - query.head)
                                     or query.names_held(sent.terms) > 0)
         answer, exact = _answer_of(query, sent.candidates) if answers else ("", False)
         picks.append(Pick(hit, sent.text, score, answer, exact, sent.terms, answers))
@@ -107,7 +111,7 @@ def choose(query: Query, hits: list[Scored], kidx: KeywordIndex) -> tuple[list[P
     best_of: dict[str, Pick] = {}  # each passage's best sentence
     picks: list[Pick] = []
     for hit in hits:
-        mine = _sentence_picks(query, q_idf, hit)
+        mine = _sentence_picks(query, q_idf, hit, best=hit is hits[0])
         picks += mine
         best_of[hit.passage.id] = max(mine, key=lambda p: p.score)
     if query.answer_type is not None and not any(p.answers for p in picks):
