@@ -360,7 +360,8 @@ def sentence_fit(query: Query, s: Sentence) -> float:
     tentative = not query.tentative and not query.role and _TENTATIVE.search(s.text)
     if not query.given_by(s.terms) or tentative \
             or (query.spans and (given := spans(s.text)) and not given & query.spans) \
-            or (query.years and query.unit and (of := _figure_years(s.text)) and not of & query.years):
+            or (query.years and query.unit and (of := _figure_years(s.text)) and not of & query.years) \
+            or not query.figures <= s.terms:
         return min(f, OTHER_UNIT)
     return f
 
