@@ -56,21 +56,27 @@ def periods(text: str) -> frozenset[str]:
 
 # The span a figure covers, as news words it: "on its opening day", "in its first three months",
 # "opening weekend". A day's figure is not the first month's.
+_NTH = {"second": 2, "third": 3, "fourth": 4, "fifth": 5, "2nd": 2, "3rd": 3, "4th": 4, "5th": 5}
 _SPAN_NUMBER = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
                 "eight": 8, "nine": 9, "ten": 10, "twelve": 12}
 _SPAN = re.compile(
     r"\b(?:(?:opening|reopening|launch|debut|release|inaugural)\s+(?P<on>day|night|weekend|week|month|year|season)"
     r"|first\s+(?:(?P<n>\d+|a|one|two|three|four|five|six|seven|eight|nine|ten|twelve)\s+)?"
-    r"(?P<unit>days?|nights?|weekends?|weeks?|months?|years?|seasons?))\b", re.I)
+    r"(?P<unit>days?|nights?|weekends?|weeks?|months?|years?|seasons?)"
+    r"|(?P<nth>second|third|fourth|fifth|2nd|3rd|4th|5th)\s+(?P<nth_unit>day|night|weekend|week|month|year|season))\b",
+    re.I)
 
 
 @lru_cache(maxsize=16384)
 def spans(text: str) -> frozenset[str]:
-    """The spans a text gives figures for, as "1 day", "3 month", "1 weekend"."""
+    """The spans a text gives figures for, as "1 day", "3 month", "1 weekend" (the first ones),
+    "#s season" (the second)."""
     out = set()
     for m in _SPAN.finditer(text):
         if m.group("on"):
             out.add("1 " + m.group("on").lower())
+        elif m.group("nth"):  # "its second season": that one, not the first N
+            out.add(f"#{_NTH[m.group('nth').lower()]} {m.group('nth_unit').lower()}")
         else:
             n = m.group("n") or "1"
             out.add(f"{_SPAN_NUMBER.get(n.lower(), n)} {m.group('unit').lower().rstrip('s')}")

@@ -24,6 +24,7 @@ from rag.query import (
     WEIGHT,
     WORK,
     analyse,
+    spans,
 )
 
 
@@ -584,3 +585,25 @@ def test_a_spokesperson_asked_for_must_be_named_as_one(sources):
     assert rag.ask('Which Chinese foreign ministry spokesperson said US attempts were "doomed to fail"?'
                    ).abstained
     assert "Marco Rubio" in rag.ask("Which US Secretary of State outlined the strategy?").text
+
+
+@pytest.mark.parametrize("text, said", [
+    ("on its reopening day", {"1 day"}),
+    ("in its first three months", {"3 month"}),
+    ("tickets for its second season", {"#2 season"}),
+    ("in the 2nd season", {"#2 season"}),
+])
+def test_the_span_a_figure_covers(text, said):
+    assert spans(text) == said
+
+
+def test_an_amount_the_question_gives_must_be_in_the_answer(sources):
+    (sources / "merger.md").write_text(
+        "Skarvøy merger\n\n"
+        "A senior official at the ministry said the merger would save about 14 million crowns a year. Local "
+        "government minister Eirik Haugland said the islanders deserved a clear answer.\n", encoding="utf-8")
+    rag.index()
+    # the minister is named, but not as the one who gave the estimate
+    assert rag.ask("Which ministry official estimated that the merger would save 14 million crowns a "
+                   "year?").abstained
+    assert "Eirik Haugland" in rag.ask("Which minister said the islanders deserved a clear answer?").text
