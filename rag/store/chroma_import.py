@@ -1,15 +1,24 @@
 """Importing chromadb early, in the background, for a command that will need it.
 
-Importing chromadb is the largest part of a fresh `rag ask` (0.8–1.1 s on two cores), and a
-third of that is the `overrides` package re-checking, at class creation, the signatures of
-chromadb's own methods against their base classes: a development-time check chromadb's own tests
-already make. A command started from the shell skips it and imports chromadb in a thread while
-the main thread loads the embedding model, whose session is built in native code."""
+Importing chromadb is the largest part of a fresh `rag ask` (0.8–1.5 s on two cores). A third
+of that is the `overrides` package re-checking, at class creation, the signatures of chromadb's
+own methods against their base classes: a development-time check chromadb's own tests already
+make. Another third is `chromadb.utils.embedding_functions`, which imports a client for every
+embedding provider (Cohere, OpenAI, Jina, jsonschema for their configs ...) so that a collection
+naming one can be opened; ours name none (the vectors come from rag.embed). A command started
+from the shell skips the check, defers that package until something asks it for more than its
+names, and imports chromadb in a thread while the main thread loads the embedding model, whose
+session is built in native code."""
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import sys
 import threading
+import types
+
+_EF = "chromadb.utils.embedding_functions"
 
 
 def _mark_override(method=None, **_options):
@@ -32,6 +41,7 @@ def start() -> threading.Thread | None:
     import overrides
 
     overrides.override = overrides.overrides = _mark_override  # bound by chromadb as it is imported
+    _defer_embedding_functions()
     thread = threading.Thread(target=_import, name="import-chromadb", daemon=True)
     thread.start()
     return thread
@@ -42,3 +52,62 @@ def _import() -> None:
         import chromadb  # noqa: F401
     except Exception:  # noqa: BLE001 - the store imports it again and reports the failure in one sentence
         pass
+
+
+def _defer_embedding_functions() -> None:
+    """Stand in for chromadb.utils.embedding_functions until something uses it: its registries
+    and any other name load the real package on first use, and its submodules import as usual."""
+    spec = importlib.util.find_spec("chromadb")
+    if spec is None or not spec.submodule_search_locations or _EF in sys.modules:
+        return
+    real: list[types.ModuleType] = []
+
+    def load() -> types.ModuleType:
+        if not real:
+            if sys.modules.get(_EF) is stand_in:
+                del sys.modules[_EF]
+            real.append(importlib.import_module(_EF))
+        return real[0]
+
+    stand_in = types.ModuleType(_EF)
+    stand_in.__path__ = [f"{spec.submodule_search_locations[0]}/utils/embedding_functions"]
+    stand_in.__getattr__ = lambda name: getattr(load(), name)  # PEP 562: any other name
+    stand_in.known_embedding_functions = _Registry(load, "known_embedding_functions")
+    stand_in.sparse_known_embedding_functions = _Registry(load, "sparse_known_embedding_functions")
+    stand_in.register_embedding_function = lambda *a, **k: load().register_embedding_function(*a, **k)
+    sys.modules[_EF] = stand_in
+
+
+class _Registry(dict):
+    """A registry of the deferred package, read through to the real one."""
+
+    def __init__(self, load, name: str):
+        super().__init__()
+        self._load, self._name = load, name
+
+    def _real(self) -> dict:
+        return getattr(self._load(), self._name)
+
+    def __getitem__(self, key):
+        return self._real()[key]
+
+    def __contains__(self, key) -> bool:
+        return key in self._real()
+
+    def __iter__(self):
+        return iter(self._real())
+
+    def __len__(self) -> int:
+        return len(self._real())
+
+    def get(self, key, default=None):
+        return self._real().get(key, default)
+
+    def keys(self):
+        return self._real().keys()
+
+    def values(self):
+        return self._real().values()
+
+    def items(self):
+        return self._real().items()
