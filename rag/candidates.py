@@ -29,6 +29,7 @@ from rag.query import (
     PERSON,
     PERSON_NOUNS,
     PLACE,
+    SOMEONE,
     WEIGHT,
     WORK,
     Query,
@@ -293,6 +294,8 @@ def fit(asked: str | None, cands: tuple[Candidate, ...], asked_terms: frozenset[
         elif asked == DATE and c.kind == DATE and not _HAS_YEAR.search(c.text):
             # "on Tuesday" says when, but less than "1 April 2025"; it can't say which year
             w = OTHER_UNIT if unit == BY_YEAR else WEEKDAY_ONLY
+        elif asked == PERSON and (c.kind == ORG and unit == SOMEONE):
+            w = OTHER_UNIT
         elif asked == PERSON and c.kind == NAME and " " not in c.text.strip():
             w = OTHER_UNIT  # a lone word of unknown kind ("Kettunen", "Halvard") is not shown to be a person
         elif asked == PLACE and c.kind in (PLACE, NAME) \

@@ -88,6 +88,7 @@ PERSON, PLACE, DATE, NUMBER, ORG = "person", "place", "date", "number", "org"
 WORK = "work"  # a title: "which film won", "which album"
 BY_YEAR = "year"  # the unit of a date asked for by its year ("in what year"): a weekday doesn't answer
 CITY = "city"  # the unit of a place asked for as a city or town: a country doesn't answer
+SOMEONE = "someone"  # the unit of a person asked for by what only people do: an organisation doesn't answer
 _CITY_HEADS = frozenset("city cities town towns capital village port".split())
 
 _HEAD_NOUNS = {
@@ -121,6 +122,9 @@ _HEAD_NOUNS = {
             "valuation deal worth tally record count capacity speed".split(),
 }
 _HEAD_TYPE = {noun: kind for kind, nouns in _HEAD_NOUNS.items() for noun in nouns}
+# What only people do: "who scored" is not answered by the club, "who said" not by the ministry.
+_WHO_DID = re.compile(r"\bwho\s+(?:scored|said|says|told|wrote|writes|directed|painted|composed|sang|sings|"
+                      r"starred|coached|married)\b", re.I)
 PERSON_NOUNS = frozenset(_HEAD_NOUNS[PERSON]) - {"person", "man", "woman", "head", "chief"}
 # "how many", "how much" ... → an amount; "how long"/"how old" are amounts of time or years.
 _HOW_NUMBER = frozenset("many much long old far big large high tall heavy often fast deep".split())
@@ -150,7 +154,7 @@ _CHANGE = frozenset(terms("rise rose grow grew fall fell increase decline drop c
 # Measures a figure must name to answer: a revenue figure doesn't give the profit, nor a
 # predecessor's pay the salary asked about.
 _MEASURES = tuple(frozenset(terms(g)) for g in (
-    "revenue revenues sales turnover",
+    "revenue revenues sales turnover sold",
     # not "earn" (a film earns its takings), nor "pay" (pay for a company)
     "profit profits income loss losses",
     "salary salaries wage wages compensation remuneration package",
@@ -306,14 +310,19 @@ def _kind_and_head(question: str) -> tuple[str | None, str]:
     if terse(question):
         # a search-box query names what it wants last: "Halvard Logistics 2024 revenue", "Tidewater
         # Hall original budget 2017"
-        last = [(w, lw) for w, lw in zip(surface, toks, strict=True) if not YEAR.match(w)][-1:]
-        for w, lw in last:
-            kind = None if w[:1].isupper() else _head_kind(lw)
+        said = [(w, lw) for w, lw in zip(surface, toks, strict=True) if not YEAR.match(w)]
+        if len(said) > 2 and said[-2][1] in _NTH and said[-1][1] in _SPAN_UNITS:
+            said = said[:-2]  # "... tickets sold second season": the span says which, not what
+        for w, lw in said[-1:]:
+            kind = None if w[:1].isupper() else NUMBER if lw in _COUNTED else _head_kind(lw)
             if kind:
                 return kind, lw
     return None, ""
 
 
+# A search-box query ending in what was counted or paid: "Northbound Trains copies sold"
+_COUNTED = frozenset("sold raised spent paid earned scored".split())
+_SPAN_UNITS = frozenset("day night weekend week month year season".split())
 _WH = frozenset("who whom whose where when how which what why".split())
 
 
@@ -411,7 +420,8 @@ def analyse(question: str) -> Query:
         focus=frozenset(t for t in qterms if t not in key_set and t not in _HOW_STEMS),
         unit=(_unit([w.lower() for w in words(question)], [t for t in asked if t not in names])
               if kind == NUMBER else BY_YEAR if kind == DATE and head in ("year", "years")
-              else CITY if kind == PLACE and head in _CITY_HEADS else None),
+              else CITY if kind == PLACE and head in _CITY_HEADS
+              else SOMEONE if kind == PERSON and _WHO_DID.search(question) else None),
         needs=tuple(g for g in ((_named(asked, _MEASURES), _paid_for(question)) if kind == NUMBER
                                 else (_named(asked, _ROLES), _named(asked, (_BUYING,))) if kind == PERSON
                                 else (_named(asked, (_BUYING, _JOINING)),) if kind == ORG else ()) if g),

@@ -607,3 +607,21 @@ def test_an_amount_the_question_gives_must_be_in_the_answer(sources):
     assert rag.ask("Which ministry official estimated that the merger would save 14 million crowns a "
                    "year?").abstained
     assert "Eirik Haugland" in rag.ask("Which minister said the islanders deserved a clear answer?").text
+
+
+def test_who_scored_is_a_person_and_copies_sold_a_count_of_sales(sources):
+    (sources / "final.txt").write_text(
+        "Apr 2024 ... Caldmoor Athletic 3-1 Pennick Town: Mensah-Lindgren double ends a 41-year wait for "
+        "the Northern Trophy ...\n"
+        "Sep 2024 ... Bookmakers make Oren Walcott's Northbound Trains favourite to win the Wexbridge Prize, "
+        "ahead of five other titles ...\n", encoding="utf-8")
+    rag.index()
+    assert rag.ask("Who scored Pennick Town's goal in the 2024 Northern Trophy final?").abstained
+    assert "Caldmoor Athletic" in rag.ask("Who won the 2024 Northern Trophy final?").text
+    assert analyse("Northbound Trains copies sold").answer_type == NUMBER
+    assert rag.ask("Northbound Trains copies sold").abstained  # "five other titles" is no sale
+    (sources / "sales.txt").write_text(
+        "Dec 2024 ... Northbound Trains has sold 120,000 copies since its release in March ...\n",
+        encoding="utf-8")
+    rag.index()
+    assert "120,000 copies" in rag.ask("Northbound Trains copies sold").text
