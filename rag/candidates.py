@@ -294,8 +294,8 @@ def fit(asked: str | None, cands: tuple[Candidate, ...], asked_terms: frozenset[
         elif asked == DATE and c.kind == DATE and not _HAS_YEAR.search(c.text):
             # "on Tuesday" says when, but less than "1 April 2025"; it can't say which year
             w = OTHER_UNIT if unit == BY_YEAR else WEEKDAY_ONLY
-        elif asked == PERSON and (c.kind == ORG and unit == SOMEONE):
-            w = OTHER_UNIT
+        elif asked == PERSON and c.kind == ORG and unit == SOMEONE:
+            w = OTHER_UNIT  # "who scored" is not answered by the club
         elif asked == PERSON and c.kind == NAME and " " not in c.text.strip():
             w = OTHER_UNIT  # a lone word of unknown kind ("Kettunen", "Halvard") is not shown to be a person
         elif asked == PLACE and c.kind in (PLACE, NAME) \
@@ -327,7 +327,7 @@ def sentences(text: str) -> tuple[Sentence, ...]:
 
 
 # A sentence that states an act as wanted, weighed or possible ("said it was interested in
-# buying", "is in talks to", "could") doesn't say it happened.
+# buying", "is in early talks about a possible offer") doesn't say it happened.
 _TENTATIVE = re.compile(
     r"\b(?:interested in|in (?:early |advanced |exclusive )?talks|talks (?:to|about|over|with)|considering|"
     r"exploring|weighing|hopes? to|hoping to|plans? to|planning to|intends? to|aims? to|seeks? to|seeking|"
@@ -356,14 +356,16 @@ def _figure_years(text: str) -> frozenset[str]:
 def sentence_fit(query: Query, s: Sentence) -> float:
     """How well a sentence answers: its best candidate's fit, capped when it doesn't name the
     measure, role or thing paid for that the question names (a figure, but of something else),
-    or when it only states as intended or possible what the question asks as done."""
+    when it only states as intended or forecast what the question asks as done, when it gives a
+    figure for another span or another year, or when it lacks an amount the question gives."""
     f = fit(query.answer_type, s.candidates, query.given, query.unit)
     # (a role the question asks for is stated as a fact even in a sentence about plans: "chief
     # executive Mette Damgaard has said the group wants to ...")
     tentative = not query.tentative and not query.role and _TENTATIVE.search(s.text)
     if not query.given_by(s.terms) or tentative \
             or (query.spans and (given := spans(s.text)) and not given & query.spans) \
-            or (query.years and query.unit and (of := _figure_years(s.text)) and not of & query.years) \
+            or (query.years and query.answer_type == NUMBER and (of := _figure_years(s.text))
+                and not of & query.years) \
             or not query.figures <= s.terms:
         return min(f, OTHER_UNIT)
     return f

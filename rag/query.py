@@ -70,7 +70,7 @@ _SPAN = re.compile(
 @lru_cache(maxsize=16384)
 def spans(text: str) -> frozenset[str]:
     """The spans a text gives figures for, as "1 day", "3 month", "1 weekend" (the first ones),
-    "#s season" (the second)."""
+    "#2 season" (the second)."""
     out = set()
     for m in _SPAN.finditer(text):
         if m.group("on"):
@@ -233,13 +233,13 @@ class Query:
     keys: tuple[KeyTerm, ...]  # names and numbers the answer hinges on
     names: frozenset[str]
     years: frozenset[str]
-    periods: frozenset[str]  # quarters and halves asked about ("q1", "h2")
+    periods: frozenset[str]  # quarters, halves, the full year, trial phases asked about ("q1", "phase3")
     spans: frozenset[str]  # the span a figure is asked for ("1 day" for "on its opening day")
     spelled: tuple[tuple[str, frozenset[str]], ...]  # acronym → the names it stands for
     answer_type: str | None  # PERSON | PLACE | DATE | NUMBER | ORG | WORK | None (anything)
     focus: frozenset[str]  # content terms that are not names or numbers ("revenue", "acquired")
     # for an amount: MONEY | PERCENT | WEIGHT | LENGTH | DURATION | COUNT; BY_YEAR for a date, CITY
-    # for a place
+    # for a place, SOMEONE for a person
     unit: str | None = None
     # The measure, role or thing paid for that the question names: an answering sentence holds
     # a word of each group.
