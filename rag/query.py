@@ -160,8 +160,8 @@ _MEASURES = tuple(frozenset(terms(g)) for g in (
     "salary salaries wage wages compensation remuneration package",
     "prize award purse",
     "turnout",
-    "bid bids offer offers offered",
 ))
+_BIDS = frozenset(terms("bid bids offer offers offered"))  # "how much did X bid": a bid, not a valuation
 # Acts a "which company"/"who" question may ask about: a sentence naming an organisation without
 # the act ("Pellow Freight is a Rotterdam haulier") doesn't say who did it.
 _BUYING = frozenset(terms("acquire acquired acquires acquisition buy bought buys purchase purchased "
@@ -395,6 +395,22 @@ def _subjects() -> dict[frozenset[str], tuple[frozenset[str], ...]]:
     return out
 
 
+def _needs(kind: str | None, unit: str | None, asked: list[str], question: str) -> tuple[frozenset[str], ...]:
+    """The groups of words an answering sentence must hold one of each: the measure, the thing paid
+    for or the bid of an amount; the role or the purchase of a person; the purchase or the signing
+    an organisation is asked for."""
+    if kind == NUMBER:
+        groups = (_named(asked, _MEASURES), _paid_for(question),
+                  _named(asked, (_BIDS,)) if unit == MONEY else frozenset())  # not how long bidding lasted
+    elif kind == PERSON:
+        groups = (_named(asked, _ROLES), _named(asked, (_BUYING,)))
+    elif kind == ORG:
+        groups = (_named(asked, (_BUYING, _JOINING)),)
+    else:
+        groups = ()
+    return tuple(g for g in groups if g)
+
+
 @lru_cache(maxsize=1024)
 def analyse(question: str) -> Query:
     keys = tuple(key_terms(question))
@@ -407,6 +423,10 @@ def analyse(question: str) -> Query:
     # what a search-box query asks for is its last word; the words before it name the subject
     # ("Nerevia share sale 2024 amount" wants an amount, not a share or sales)
     asked = list(terms(head)) if terse(question) else list(qterms)
+    unit = (_unit([w.lower() for w in words(question)], [t for t in asked if t not in names])
+            if kind == NUMBER else BY_YEAR if kind == DATE and head in ("year", "years")
+            else CITY if kind == PLACE and head in _CITY_HEADS
+            else SOMEONE if kind == PERSON and _WHO_DID.search(question) else None)
     return Query(
         text=question,
         terms=qterms,
@@ -418,13 +438,8 @@ def analyse(question: str) -> Query:
         spelled=spelled,
         answer_type=kind,
         focus=frozenset(t for t in qterms if t not in key_set and t not in _HOW_STEMS),
-        unit=(_unit([w.lower() for w in words(question)], [t for t in asked if t not in names])
-              if kind == NUMBER else BY_YEAR if kind == DATE and head in ("year", "years")
-              else CITY if kind == PLACE and head in _CITY_HEADS
-              else SOMEONE if kind == PERSON and _WHO_DID.search(question) else None),
-        needs=tuple(g for g in ((_named(asked, _MEASURES), _paid_for(question)) if kind == NUMBER
-                                else (_named(asked, _ROLES), _named(asked, (_BUYING,))) if kind == PERSON
-                                else (_named(asked, (_BUYING, _JOINING)),) if kind == ORG else ()) if g),
+        unit=unit,
+        needs=_needs(kind, unit, asked, question),
         role=kind == PERSON and bool(_named(asked, _ROLES)),
         phrases=tuple(frozenset(ph) for ph in phrases),
         kinds=kinds_named(phrases),
