@@ -304,8 +304,7 @@ def fit(asked: str | None, cands: tuple[Candidate, ...], asked_terms: frozenset[
             # "Moscow's efforts" names a government and "Chinese leader" a nationality, not where;
             # a country is not the city asked for
             w = OTHER_UNIT
-        own = ({t for t in c.terms if t[:1].isdigit()} if c.kind == NUMBER
-               else _personal_name(c) if c.kind == PERSON else c.terms)
+        own = c.terms if c.kind != NUMBER else {t for t in c.terms if t[:1].isdigit()}
         if own & asked_terms:
             # the question's own name or figure, or a longer form of it ("Shareholders of Penwick
             # Foods"); an amount's counted noun is no such thing ("118,400 vehicles" for "how many
@@ -313,14 +312,6 @@ def fit(asked: str | None, cands: tuple[Candidate, ...], asked_terms: frozenset[
             w = 0.0 if own <= asked_terms else w / 2
         best = max(best, w)
     return best
-
-
-def _personal_name(c: Candidate) -> frozenset[str]:
-    """A person's own name without the titles and country before it: "US Secretary of State Marco
-    Rubio" is not the question's "US" repeated."""
-    toks = c.text.split()
-    titled = [i for i, t in enumerate(toks) if t in _PERSON_TITLES]
-    return frozenset(terms(" ".join(toks[titled[-1] + 1:]))) or c.terms if titled else c.terms
 
 
 @dataclass(frozen=True)
@@ -341,13 +332,12 @@ _TENTATIVE = re.compile(
     r"\b(?:interested in|in (?:early |advanced |exclusive )?talks|talks (?:to|about|over|with)|considering|"
     r"exploring|weighing|hopes? to|hoping to|plans? to|planning to|intends? to|aims? to|seeks? to|seeking|"
     r"sought|wants? to|looking to|eyeing|open to|rumou?red|bid to|said to be|possible (?:offer|bid|deal)|"
-    r"expressed interest|postponed|adjourned|expected to vote|no deal|did not give|"
     # a forecast, a poll or a shortlist is not the result: "analysts expect", "Preview:",
     # "bookmakers make ... favourite to win", "winner to be named in November" (not "forecast"
     # alone: results beat forecasts)
     r"[Pp]review|[Pp]oll:|[Oo]pinion polls?|polls? (?:shows?|suggests?|found|finds|puts?|gives?|gave|of|by)|"
-    r"[Aa]nalysts expect|expected to (?:report|win|be named)|"
-    r"favourites? to|odds|shortlist|to be (?:named|announced|decided|published)|in contention)\b")
+    r"analysts expect|expected to (?:report|win|be named)|"
+    r"favourites? to|odds|shortlist|to be (?:named|announced|decided)|in contention)\b")
 
 
 # The year a figure is for, written next to it: "reports 2023 revenue", "profit for 2023". A

@@ -61,7 +61,7 @@ _SPAN_NUMBER = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "s
                 "eight": 8, "nine": 9, "ten": 10, "twelve": 12}
 _SPAN = re.compile(
     r"\b(?:(?:opening|reopening|launch|debut|release|inaugural)\s+(?P<on>day|night|weekend|week|month|year|season)"
-    r"|first\s+(?:full\s+)?(?:(?P<n>\d+|a|one|two|three|four|five|six|seven|eight|nine|ten|twelve)\s+)?"
+    r"|first\s+(?:(?P<n>\d+|a|one|two|three|four|five|six|seven|eight|nine|ten|twelve)\s+)?"
     r"(?P<unit>days?|nights?|weekends?|weeks?|months?|years?|seasons?)"
     r"|(?P<nth>second|third|fourth|fifth|2nd|3rd|4th|5th)\s+(?P<nth_unit>day|night|weekend|week|month|year|season))\b",
     re.I)
@@ -99,8 +99,7 @@ _HEAD_NOUNS = {
          "university airline carrier startup manufacturer network broadcaster league outlet "
          "newspaper lab laboratory label publisher studio retailer insurer lender automaker "
          "carmaker maker chain operator buyer acquirer bidder rival sponsor body union collection "
-         "museum gallery foundation charity institute ministry regulator council administrator journal "
-         "magazine "
+         "museum gallery foundation charity institute ministry regulator council administrator "
          "consultancy".split(),
     PERSON: "person player president minister ceo leader coach author actor actress singer director "
             "scientist winner chancellor candidate driver artist striker manager chairman "
@@ -137,8 +136,7 @@ _HOW_STEMS = frozenset(terms(" ".join(_HOW_NUMBER)))
 MONEY, PERCENT, WEIGHT, LENGTH, DURATION = "money", "percent", "weight", "length", "duration"
 COUNT = "count"  # "how many seats": a number of things, not a share, a sum or a length
 _UNIT_CUES = {
-    MONEY: "pay paid cost spend spent invest invested investment salary price revenue profit income earn "
-           "earnings prize fee fine "
+    MONEY: "pay paid cost spend spent salary price revenue profit income earn earnings prize fee fine "
            "worth valuation sum money funding budget wage bonus compensation fetch bid dollars euros "
            "pounds",
     PERCENT: "percentage percent proportion share",  # not "rate": birth rates, exchange rates
@@ -169,9 +167,6 @@ _BIDS = frozenset(terms("bid bids offer offers offered"))  # "how much did X bid
 _BUYING = frozenset(terms("acquire acquired acquires acquisition buy bought buys purchase purchased "
                           "takeover buyer owner"))
 _JOINING = frozenset(terms("join joined joins sign signed signs signing transfer"))  # a club a player joins
-_PUBLISHING = frozenset(terms("journal published publishes publication"))  # "which journal published"
-# A place asked for ("who finished third") must be stated: the winner's sentence doesn't give it.
-_RANKS = (frozenset(terms("second runner-up runners-up silver")), frozenset(terms("third bronze")))
 # Roles a "who" question may ask about, each with the words that name it.
 _ROLES = tuple(frozenset(terms(g)) for g in (
     "cfo financial finance",
@@ -408,9 +403,9 @@ def _needs(kind: str | None, unit: str | None, asked: list[str], question: str) 
         groups = (_named(asked, _MEASURES), _paid_for(question),
                   _named(asked, (_BIDS,)) if unit == MONEY else frozenset())  # not how long bidding lasted
     elif kind == PERSON:
-        groups = (_named(asked, _ROLES), _named(asked, (_BUYING,)), _named(asked, _RANKS))
+        groups = (_named(asked, _ROLES), _named(asked, (_BUYING,)))
     elif kind == ORG:
-        groups = (_named(asked, (_BUYING, _JOINING, _PUBLISHING)), _named(asked, _RANKS))
+        groups = (_named(asked, (_BUYING, _JOINING)),)
     else:
         groups = ()
     return tuple(g for g in groups if g)
@@ -431,7 +426,7 @@ def analyse(question: str) -> Query:
     unit = (_unit([w.lower() for w in words(question)], [t for t in asked if t not in names])
             if kind == NUMBER else BY_YEAR if kind == DATE and head in ("year", "years")
             else CITY if kind == PLACE and head in _CITY_HEADS
-            else SOMEONE if kind == PERSON and (_WHO_DID.search(question) or head in PERSON_NOUNS) else None)
+            else SOMEONE if kind == PERSON and _WHO_DID.search(question) else None)
     return Query(
         text=question,
         terms=qterms,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import rag
-from rag.candidates import candidates, sentence_fit, sentences
+from rag.candidates import candidates
 from rag.extractive import DIFFER
 from rag.keyword import terms
 from rag.query import (
@@ -625,25 +625,3 @@ def test_who_scored_is_a_person_and_copies_sold_a_count_of_sales(sources):
         encoding="utf-8")
     rag.index()
     assert "120,000 copies" in rag.ask("Northbound Trains copies sold").text
-
-
-def test_a_place_in_a_ranking_an_investment_and_a_postponed_vote_must_be_stated(sources):
-    (sources / "facts.txt").write_text(
-        "Dec 1, 2024 — Dennis Moraa wins Tagus Riverside Marathon in 2:05:48; Ethiopia's Abel Tadesse second "
-        "...\n"
-        "Mar 2025 ... Brennmark said it would open a new sorting hub near Poznań in 2025, creating about 800 "
-        "jobs, though it did not give an investment figure.\n"
-        "Apr 2024 — Portugal's parliament debates a moratorium on deep-sea mining in Azorean waters; vote "
-        "postponed ...\n", encoding="utf-8")
-    rag.index()
-    assert rag.ask("Who finished third in the 2024 Tagus Riverside Marathon?").abstained
-    assert "Abel Tadesse" in rag.ask("Who finished second in the 2024 Tagus Riverside Marathon?").text
-    assert rag.ask("How much will Brennmark invest in its new sorting hub near Poznań?").abstained
-    assert "800" in rag.ask("How many jobs will Brennmark's new sorting hub near Poznań create?").text
-    assert rag.ask("When did Portugal's parliament approve a moratorium on deep-sea mining?").abstained
-
-
-def test_a_persons_title_is_not_the_questions_own_word():
-    q = analyse("Which US official outlined a strategy to weaken ties between Beijing and Moscow?")
-    text = "Beijing said so after US Secretary of State Marco Rubio outlined the strategy."
-    assert sentence_fit(q, sentences(text)[0]) == 1.0  # Marco Rubio, not a repeat of "US"
