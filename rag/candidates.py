@@ -202,10 +202,8 @@ def _country(surface: str) -> bool:
 
 
 def _name_kind(text: str, s: int, e: int, surface: str) -> str:
-    if all(part in _countries() for part in re.split(r"\s+(?:and|&)\s+", _POSSESSIVE.sub("", surface))):
-        return PLACE  # "Ecuador and Colombia", "Peru's" too
-    if " " not in surface and _demonym(surface):
-        return PLACE
+    if all(_country(part) for part in re.split(r"\s+(?:and|&)\s+", surface)):
+        return PLACE  # "Ecuador and Colombia", "Peru's", "Ecuadorian" too
     toks = surface.split()
     before, after = text[max(0, s - 40):s], text[e:e + 20]
     dateline = _DATELINE.match(text) if s < 40 else None
@@ -353,6 +351,15 @@ def _figure_years(text: str) -> frozenset[str]:
     return frozenset(m.group("a") or m.group("b") for m in _FIGURE_YEAR.finditer(text))
 
 
+@lru_cache(maxsize=1024)
+def _amounts_given(question: str) -> frozenset[str]:
+    """The digits of the sums and shares a question gives to say which fact it means ("estimated the
+    merger would save 14 million crowns"): the sentence that answers states them. Not a measure
+    describing a thing ("the 42-kilometre race")."""
+    return frozenset(t for c in candidates(question) if c.kind == NUMBER and c.units & {MONEY, PERCENT}
+                     for t in c.terms if t[:1].isdigit())
+
+
 def sentence_fit(query: Query, s: Sentence) -> float:
     """How well a sentence answers: its best candidate's fit, capped when it doesn't name the
     measure, role or thing paid for that the question names (a figure, but of something else),
@@ -366,7 +373,7 @@ def sentence_fit(query: Query, s: Sentence) -> float:
             or (query.spans and (given := spans(s.text)) and not given & query.spans) \
             or (query.years and query.answer_type == NUMBER and (of := _figure_years(s.text))
                 and not of & query.years) \
-            or not query.figures <= s.terms:
+            or not _amounts_given(query.text) <= s.terms:
         return min(f, OTHER_UNIT)
     return f
 

@@ -13,11 +13,6 @@ from functools import cached_property, lru_cache
 from rag.keyword import QUESTION_WORDS, STOPWORDS, KeyTerm, initials, key_terms, terms, words
 
 YEAR = re.compile(r"^(1[89]|20)\d\d$")  # a year as a term of the index
-# An amount a question gives ("would save 14 million crowns", "a €38 bid"), not a measure that
-# describes a thing ("the 42-kilometre race").
-_AMOUNT = re.compile(
-    r"(?:[$€£¥]\s?(?P<n>\d[\d,.]*)|(?P<n2>\d[\d,.]*)\s*(?:million|billion|bn|thousand|per ?cent|percent|%|"
-    r"crowns|kronor|kroner|euros|dollars|pounds|yen|francs))", re.I)
 # A quarter or half of a year, as results and reports name it: "Q1", "first quarter", "1Q",
 # "second half", "H2", or the full year. Like a year, a different one is a different fact.
 _ORDINAL = {"first": "1", "second": "2", "third": "3", "fourth": "4", "1st": "1", "2nd": "2",
@@ -250,9 +245,6 @@ class Query:
     head: frozenset[str] = frozenset()
     kinds: tuple[tuple[str, frozenset[str]], ...] = ()  # names of events and prizes: kinds_named
     tentative: bool = False  # it asks what may happen or was intended, not only what happened
-    # figures the question gives to say which fact it means ("estimated the merger would save 14
-    # million crowns"): the sentence that answers states them
-    figures: frozenset[str] = frozenset()
     role: bool = False  # it asks who holds a role ("chief executive"), a fact even amid plans
 
     def names_held(self, doc_terms: frozenset[str]) -> int:
@@ -445,6 +437,4 @@ def analyse(question: str) -> Query:
         kinds=kinds_named(phrases),
         head=frozenset(terms(head)),
         tentative=bool(_TENTATIVE_ASK.search(question)),
-        figures=frozenset(t for m in _AMOUNT.finditer(question)
-                          for t in terms(m.group("n") or m.group("n2"))),
     )

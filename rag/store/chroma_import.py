@@ -12,11 +12,13 @@ session is built in native code."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import sys
 import threading
 import types
+from collections.abc import Mapping
 
 _EF = "chromadb.utils.embedding_functions"
 
@@ -60,16 +62,14 @@ def _defer_embedding_functions() -> None:
     spec = importlib.util.find_spec("chromadb")
     if spec is None or not spec.submodule_search_locations or _EF in sys.modules:
         return
-    real: list[types.ModuleType] = []
-
-    def load() -> types.ModuleType:
-        if not real:
-            if sys.modules.get(_EF) is stand_in:
-                del sys.modules[_EF]
-            real.append(importlib.import_module(_EF))
-        return real[0]
-
     stand_in = types.ModuleType(_EF)
+
+    @functools.cache
+    def load() -> types.ModuleType:
+        if sys.modules.get(_EF) is stand_in:
+            del sys.modules[_EF]
+        return importlib.import_module(_EF)
+
     stand_in.__path__ = [f"{spec.submodule_search_locations[0]}/utils/embedding_functions"]
     stand_in.__getattr__ = lambda name: getattr(load(), name)  # PEP 562: any other name
     stand_in.known_embedding_functions = _Registry(load, "known_embedding_functions")
@@ -78,36 +78,17 @@ def _defer_embedding_functions() -> None:
     sys.modules[_EF] = stand_in
 
 
-class _Registry(dict):
+class _Registry(Mapping):
     """A registry of the deferred package, read through to the real one."""
 
     def __init__(self, load, name: str):
-        super().__init__()
         self._load, self._name = load, name
 
-    def _real(self) -> dict:
-        return getattr(self._load(), self._name)
-
     def __getitem__(self, key):
-        return self._real()[key]
-
-    def __contains__(self, key) -> bool:
-        return key in self._real()
+        return getattr(self._load(), self._name)[key]
 
     def __iter__(self):
-        return iter(self._real())
+        return iter(getattr(self._load(), self._name))
 
     def __len__(self) -> int:
-        return len(self._real())
-
-    def get(self, key, default=None):
-        return self._real().get(key, default)
-
-    def keys(self):
-        return self._real().keys()
-
-    def values(self):
-        return self._real().values()
-
-    def items(self):
-        return self._real().items()
+        return len(getattr(self._load(), self._name))
