@@ -202,8 +202,10 @@ def _country(surface: str) -> bool:
 
 
 def _name_kind(text: str, s: int, e: int, surface: str) -> str:
-    if all(_country(part) for part in re.split(r"\s+(?:and|&)\s+", surface)):
-        return PLACE  # "Ecuador and Colombia", "Peru's", "Ecuadorian" too
+    if all(part in _countries() for part in re.split(r"\s+(?:and|&)\s+", _POSSESSIVE.sub("", surface))):
+        return PLACE  # "Ecuador and Colombia", "Peru's" too
+    if " " not in surface and _demonym(surface):
+        return PLACE
     toks = surface.split()
     before, after = text[max(0, s - 40):s], text[e:e + 20]
     dateline = _DATELINE.match(text) if s < 40 else None
