@@ -119,7 +119,8 @@ class Candidate:
 # Units, as written inside an amount or right around it ("SEK 61.3 billion", "44 billion dollar").
 _CURRENCY = (r"[$€£¥₹]|\bR(?=\s?\d)|\bRs\.?(?=\s?\d)|"
              r"\b(?:dollars?|euros?|pounds?|sterling|kronor|krona|kroner|crowns?|yen|yuan|renminbi|"
-             r"francs?|rupees?|pesos?|reais|lira|zloty|roubles?|rubles?|shekels?|dirhams?|riyals?|"
+             r"francs?|rupees?|pesos?|reais|lira|zlotys?|forints?|korunas?|hryvnias?|baht|ringgit|rupiah|"
+             r"dinars?|roubles?|rubles?|shekels?|dirhams?|riyals?|"
              r"USD|EUR|GBP|SEK|NOK|DKK|CHF|JPY|CNY|INR|AUD|CAD|HKD|SGD|NZD|BRL|MXN|ZAR|KRW|PLN)\b")
 _UNIT_PATTERNS = {
     MONEY: re.compile(_CURRENCY),
@@ -236,10 +237,29 @@ def _names(text: str) -> list[Candidate]:
             toks.pop(0)
         if not toks or re.fullmatch(f"{_MONTH}|{_WEEKDAY}", toks[0].group(0)):
             continue
-        s, e = m.start() + toks[0].start(), m.end()
-        surface = text[s:e]
-        out.append(Candidate(_name_kind(text, s, e, surface), surface, s, e, frozenset(terms(surface))))
+        for i, (s, e) in enumerate(_split_of(text, m.start() + toks[0].start(), m.end())):
+            surface = text[s:e]
+            # what follows the whole run tells the first part's kind ("Meseret Dagne of Ethiopia
+            # won"), not the second's
+            kind = _name_kind(text, s, m.end(), surface) if i == 0 else _name_kind(text[:e], s, e, surface)
+            out.append(Candidate(kind, surface, s, e, frozenset(terms(surface))))
     return out
+
+
+_OF = re.compile(r"\s+of\s+")
+
+
+def _split_of(text: str, s: int, e: int) -> list[tuple[int, int]]:
+    """A person of a team or a firm is two names ("Saoirse Delacourt of Halvane Racing"); one word
+    of something ("Bank of England", "University of Porto") or a firm's ("Royal Bank of Scotland")
+    is one."""
+    m = _OF.search(text, s, e)
+    if not m:
+        return [(s, e)]
+    before = text[s:m.start()].split()
+    if len(before) < 2 or any(w.strip(".,") in _ORG_END for w in before):
+        return [(s, e)]
+    return [(s, m.start()), (m.end(), e)]
 
 
 @lru_cache(maxsize=16384)
@@ -329,15 +349,63 @@ def sentences(text: str) -> tuple[Sentence, ...]:
 # A sentence that states an act as wanted, weighed or possible ("said it was interested in
 # buying", "is in early talks about a possible offer") doesn't say it happened.
 _TENTATIVE = re.compile(
-    r"\b(?:interested in|in (?:early |advanced |exclusive )?talks|talks (?:to|about|over|with)|considering|"
+    r"\b(?:interested in|in (?:early |advanced |exclusive )?talks|considering|"
+    r"(?<!held )(?<!hold )(?<!holds )talks (?:to|about|over|with)|"  # not talks that were held
     r"exploring|weighing|hopes? to|hoping to|plans? to|planning to|intends? to|aims? to|seeks? to|seeking|"
     r"sought|wants? to|looking to|eyeing|open to|rumou?red|bid to|said to be|possible (?:offer|bid|deal)|"
     # a forecast, a poll or a shortlist is not the result: "analysts expect", "Preview:",
     # "bookmakers make ... favourite to win", "winner to be named in November" (not "forecast"
     # alone: results beat forecasts)
     r"[Pp]review|[Pp]oll:|[Oo]pinion polls?|polls? (?:shows?|suggests?|found|finds|puts?|gives?|gave|of|by)|"
-    r"analysts expect|expected to (?:report|win|be named)|"
-    r"favourites? to|odds|shortlist|to be (?:named|announced|decided)|in contention)\b")
+    r"analysts expect|expected to (?:report|win|be named|vote|approve|ratify|decide|rule|sign|appoint)|"
+    r"favourites? to|odds|shortlist|to be (?:named|announced|decided|published|confirmed)|in contention|"
+    # a vote put off is not the decision
+    r"(?:vote|decision|ruling) (?:was |has been |had been )?(?:postponed|delayed|deferred)|"
+    r"(?:postponed|delayed|deferred) (?:the|a|its) (?:vote|decision|ruling))\b")
+
+# A sentence saying the asked fact was withheld ("did not give an investment figure", "no date has
+# been set", "a company official who declined to be named") gives a figure, date or name of
+# something else, if any. (Not "unnamed" or "on condition of anonymity": those hide who spoke, not
+# the fact spoken of.)
+_WITHHELD = {
+    NUMBER: r"undisclosed|(?:did not|didn't|does not|doesn't|declined to|would not|wouldn't|refused to)"
+            r"\s+(?:disclose|give|reveal|provide|say how much|put a (?:figure|price|value))|"
+            r"not (?:been )?(?:disclosed|revealed|made public)|without (?:disclosing|giving) (?:a|the|any)|"
+            r"no (?:\w+ )?figures? (?:was|were|has been|have been|had been) (?:given|disclosed|released)",
+    DATE: r"no date (?:has|had|was|is) (?:yet )?(?:been )?(?:set|fixed|given|announced)|"
+          r"(?:did not|didn't|declined to|would not|wouldn't) say when|yet to (?:set|fix|announce) a date|"
+          r"date (?:has|had|is|was) (?:yet to be|not (?:yet )?been) (?:set|fixed|announced)",
+    PERSON: r"(?:did not|didn't|declined to|would not|wouldn't|refused to) (?:name|identify)|"
+            r"(?:has|have|had) not (?:yet )?been (?:named|identified)|yet to (?:be named|name|appoint)",
+}
+_WITHHELD[ORG] = _WITHHELD[PERSON] + "|undisclosed (?:buyer|bidder|investor|party|partner|company)"
+_WITHHELD_RE = {kind: re.compile(rf"\b(?:{pattern})\b", re.I) for kind, pattern in _WITHHELD.items()}
+
+
+def _withheld(query: Query, text: str) -> bool:
+    if query.answer_type == NUMBER and query.unit not in (None, MONEY):
+        return False  # an undisclosed price leaves the jobs a plant creates said
+    pattern = _WITHHELD_RE.get(query.answer_type or "")
+    return bool(pattern and pattern.search(text) and not pattern.search(query.text))
+
+
+# Women's and men's events are reported apart; news names the men's race plainly ("X wins the
+# marathon"), the women's by its name or its winner's pronoun.
+_WOMENS_EVENT = re.compile(r"\b(?:women|ladies|girls)(?:'s|’s|')", re.I)
+_MENS_EVENT = re.compile(r"\b(?:men|boys)(?:'s|’s|')", re.I)
+_WOMEN = re.compile(r"\b(?:women|woman|female|ladies|girls|she|her|WTA|LPGA|WNBA)\b", re.I)
+_MEN = re.compile(r"\b(?:men|man|male|boys|he|his|ATP|NBA)\b", re.I)
+
+
+def other_category(query: Query, passage: str) -> bool:
+    """Whether a passage reports the other sex's event than the one the question asks about (not
+    "Moravel's first female head of government": a person, not an event)."""
+    women, men = bool(_WOMENS_EVENT.search(query.text)), bool(_MENS_EVENT.search(query.text))
+    if women == men:
+        return False
+    if women:
+        return not _WOMEN.search(passage)
+    return bool(_WOMEN.search(passage)) and not _MEN.search(passage)
 
 
 # The year a figure is for, written next to it: "reports 2023 revenue", "profit for 2023". A
@@ -366,7 +434,8 @@ def sentence_fit(query: Query, s: Sentence) -> float:
     """How well a sentence answers: its best candidate's fit, capped when it doesn't name the
     measure, role or thing paid for that the question names (a figure, but of something else),
     when it only states as intended or forecast what the question asks as done, when it gives a
-    figure for another span or another year, or when it lacks an amount the question gives."""
+    figure for another span or another year, when it lacks an amount the question gives, or when
+    it says the asked fact was withheld."""
     f = fit(query.answer_type, s.candidates, query.given, query.unit)
     # (a role the question asks for is stated as a fact even in a sentence about plans: "chief
     # executive Mette Damgaard has said the group wants to ...")
@@ -375,7 +444,7 @@ def sentence_fit(query: Query, s: Sentence) -> float:
             or (query.spans and (given := spans(s.text)) and not given & query.spans) \
             or (query.years and query.answer_type == NUMBER and (of := _figure_years(s.text))
                 and not of & query.years) \
-            or not _amounts_given(query.text) <= s.terms:
+            or not _amounts_given(query.text) <= s.terms or _withheld(query, s.text):
         return min(f, OTHER_UNIT)
     return f
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rag.candidates import Candidate, fit, sentence_fit, sentences
+from rag.candidates import Candidate, fit, other_category, sentence_fit, sentences
 from rag.keyword import KeywordIndex
 from rag.query import Query
 from rag.retrieve import Scored
@@ -47,6 +47,9 @@ class Pick:
     exact: bool = False  # that candidate is of exactly the asked kind (a person, not just a name)
     terms: frozenset[str] = frozenset()
     answers: bool = True  # holds a candidate of the asked kind (and unit, and measure)
+    # holds a candidate of the asked kind that a rule showed answers something else: another
+    # placing, a plan, a withheld figure, the other sex's race
+    vetoed: bool = False
 
 
 def _sentence_picks(query: Query, q_idf: dict[str, float], hit: Scored, best: bool = False) -> list[Pick]:
@@ -54,6 +57,7 @@ def _sentence_picks(query: Query, q_idf: dict[str, float], hit: Scored, best: bo
     a paraphrase in words of their own."""
     picks = []
     own_words = best and hit.cosine >= CLOSE_IN_MEANING
+    other_event = other_category(query, hit.passage.text)  # the men's race for the women's
     for sent in sentences(hit.passage.text):
         overlap = (sum(idf for t, idf in q_idf.items() if t in sent.terms) / sum(q_idf.values())
                    if q_idf else 1.0)
@@ -62,15 +66,17 @@ def _sentence_picks(query: Query, q_idf: dict[str, float], hit: Scored, best: bo
             picks.append(Pick(hit, sent.text, score, terms=sent.terms))
             continue
         f = sentence_fit(query, sent)
+        vetoed = (f < ANSWERS or other_event) and fit(query.answer_type, sent.candidates, query.given,
+                                                      query.unit) >= ANSWERS
         score = hit.score * (1 - TYPED_OVERLAP_SHARE - FIT_SHARE + TYPED_OVERLAP_SHARE * overlap
                              + FIT_SHARE * f)
         # a candidate in a sentence sharing no word with the question but the kind it asks for,
         # nor another name of what it names, answers some other question ("Colombia's Senate"
         # for who signed a treaty; "the company's pension fund" for which company bought it)
-        answers = f >= ANSWERS and (own_words or bool((sent.terms & query.given) - query.head)
-                                    or query.names_held(sent.terms) > 0)
+        answers = f >= ANSWERS and not other_event and (
+            own_words or bool((sent.terms & query.given) - query.head) or query.names_held(sent.terms) > 0)
         answer, exact = _answer_of(query, sent.candidates) if answers else ("", False)
-        picks.append(Pick(hit, sent.text, score, answer, exact, sent.terms, answers))
+        picks.append(Pick(hit, sent.text, score, answer, exact, sent.terms, answers, vetoed))
     return picks
 
 
@@ -111,9 +117,11 @@ def choose(query: Query, hits: list[Scored], kidx: KeywordIndex) -> tuple[list[P
     best_of: dict[str, Pick] = {}  # each passage's best sentence
     picks: list[Pick] = []
     for hit in hits:
-        mine = _sentence_picks(query, q_idf, hit, best=hit is hits[0])
+        # a sentence known to answer another question is not quoted, however many words it shares
+        mine = [p for p in _sentence_picks(query, q_idf, hit, best=hit is hits[0]) if not p.vetoed]
         picks += mine
-        best_of[hit.passage.id] = max(mine, key=lambda p: p.score)
+        if mine:
+            best_of[hit.passage.id] = max(mine, key=lambda p: p.score)
     if query.answer_type is not None and not any(p.answers for p in picks):
         return [], False  # no passage offers a thing of the asked kind: the sources don't say
     if query.unit or query.needs:

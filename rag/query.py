@@ -92,7 +92,7 @@ _HEAD_NOUNS = {
     ORG: "company firm bank group club team side party organisation organization agency brand "
          "conference summit tournament festival "
          "university airline carrier startup manufacturer network broadcaster league outlet "
-         "newspaper lab laboratory label publisher studio retailer insurer lender automaker "
+         "newspaper journal magazine lab laboratory label publisher studio retailer insurer lender automaker "
          "carmaker maker chain operator buyer acquirer bidder rival sponsor body union collection "
          "museum gallery foundation charity institute ministry regulator council administrator "
          "consultancy".split(),
@@ -133,7 +133,8 @@ COUNT = "count"  # "how many seats": a number of things, not a share, a sum or a
 _UNIT_CUES = {
     MONEY: "pay paid cost spend spent salary price revenue profit income earn earnings prize fee fine "
            "worth valuation sum money funding budget wage bonus compensation fetch bid dollars euros "
-           "pounds",
+           "pounds invest invested investment contribute contributed contribution donate donated donation "
+           "grant loan",
     PERCENT: "percentage percent proportion share",  # not "rate": birth rates, exchange rates
     WEIGHT: "heavy weigh weight mass kilograms tonnes",
     LENGTH: "far distance tall height length deep depth kilometres kilometers miles metres meters",
@@ -162,6 +163,18 @@ _BIDS = frozenset(terms("bid bids offer offers offered"))  # "how much did X bid
 _BUYING = frozenset(terms("acquire acquired acquires acquisition buy bought buys purchase purchased "
                           "takeover buyer owner"))
 _JOINING = frozenset(terms("join joined joins sign signed signs signing transfer"))  # a club a player joins
+# What a company built or published: "which construction company will build the stadium" is not
+# answered by the club that unveiled plans for it.
+_MAKING = tuple(frozenset(terms(g)) for g in (
+    "build built builds builder builders construct constructed construction contractor contractors",
+    "journal published publish publishes publisher",
+))
+_DELEGATION = frozenset(terms("delegation delegations delegate delegates envoy represented"))
+# The whole a share is of: a share of the vote is not a takeover premium, nor a poll's sample.
+_SHARE_OF = tuple(frozenset(terms(g)) for g in (
+    "shareholders shareholder stockholders stockholder",
+    "vote votes voted voters voting ballot ballots polls electorate turnout referendum",
+))
 # Roles a "who" question may ask about, each with the words that name it.
 _ROLES = tuple(frozenset(terms(g)) for g in (
     "cfo financial finance",
@@ -172,6 +185,21 @@ _ROLES = tuple(frozenset(terms(g)) for g in (
     "spokesperson spokesman spokeswoman",
     "vice vp",
 ))
+# A placing asked for ("who finished third", "the runner-up") must be the placing the sentence states.
+_PLACING_ASK = re.compile(
+    r"\b(?:finish(?:ed|es)?|came|comes?|placed?|was|were|ended|end)\s+(?:in\s+)?(?:the\s+)?"
+    r"(?P<nth>second|third|fourth|fifth|2nd|3rd|4th|5th)\b(?!\s+(?:time|quarter|half|season|term|round|leg|year|day))"
+    r"|\b(?P<runner>runners?-up)\b", re.I)
+_PLACINGS = {"2": "second 2nd runner silver", "3": "third 3rd bronze", "4": "fourth 4th", "5": "fifth 5th"}
+_NTH_OF = {"second": "2", "2nd": "2", "third": "3", "3rd": "3", "fourth": "4", "4th": "4", "fifth": "5",
+           "5th": "5"}
+
+
+def _placing(question: str) -> frozenset[str]:
+    m = _PLACING_ASK.search(question)
+    if not m:
+        return frozenset()
+    return frozenset(terms(_PLACINGS["2" if m.group("runner") else _NTH_OF[m.group("nth").lower()]]))
 
 
 def _unit(toks: list[str], stems: list[str]) -> str | None:
@@ -268,24 +296,25 @@ def _head_kind(word: str) -> str | None:
     return _HEAD_TYPE.get(word) or _HEAD_TYPE.get(word.rstrip("s"))
 
 
-def _kind_and_head(question: str) -> tuple[str | None, str]:
-    """The kind of thing asked for, from the question word and the noun after which/what, and
-    that noun ("regulator" in "which regulator")."""
+def _kind_and_head(question: str) -> tuple[str | None, str, str]:
+    """The kind of thing asked for, from the question word and the noun after which/what, that
+    noun ("regulator" in "which regulator"), and the words describing the kind with it ("which
+    construction company": "Holmberg Construction" doesn't merely repeat the question)."""
     surface = words(question)
     toks = [w.lower() for w in surface]
     for i, w in enumerate(toks):
         nxt = toks[i + 1] if i + 1 < len(toks) else ""
         if w in ("who", "whom", "whose"):
-            return PERSON, ""
+            return PERSON, "", ""
         if w == "where":
-            return PLACE, ""
+            return PLACE, "", ""
         if w == "when":
-            return DATE, ""
+            return DATE, "", ""
         if w == "how" and nxt in _HOW_NUMBER:
-            return NUMBER, ""
+            return NUMBER, "", ""
         if w in ("which", "what"):
             if nxt in ("did", "does", "do", "has", "have", "had"):
-                return None, ""  # "what did the bank do": an action, not a thing
+                return None, "", ""  # "what did the bank do": an action, not a thing
             # the head noun is the first word after the wh-word that names a kind of thing
             # ("which French city", "what was the company's revenue", "what year")
             for j, nw in enumerate(toks[i + 1:i + 7], start=i + 1):
@@ -297,8 +326,10 @@ def _kind_and_head(question: str) -> tuple[str | None, str]:
                     while j + 1 < len(toks) and not surface[j + 1][:1].isupper() \
                             and (next_kind := _head_kind(toks[j + 1])):
                         j, nw, kind = j + 1, toks[j + 1], next_kind
-                    return kind, nw
-            return None, ""
+                    described = [t for t, sw in zip(toks[i + 1:j + 1], surface[i + 1:j + 1], strict=True)
+                                 if not sw[:1].isupper()]
+                    return kind, nw, " ".join(described)
+            return None, "", ""
     if terse(question):
         # a search-box query names what it wants last: "Halvard Logistics 2024 revenue", "Tidewater
         # Hall original budget 2017"
@@ -308,8 +339,8 @@ def _kind_and_head(question: str) -> tuple[str | None, str]:
         for w, lw in said[-1:]:
             kind = None if w[:1].isupper() else NUMBER if lw in _COUNTED else _head_kind(lw)
             if kind:
-                return kind, lw
-    return None, ""
+                return kind, lw, lw
+    return None, "", ""
 
 
 # A search-box query ending in what was counted or paid: "Northbound Trains copies sold"
@@ -389,18 +420,20 @@ def _subjects() -> dict[frozenset[str], tuple[frozenset[str], ...]]:
 
 def _needs(kind: str | None, unit: str | None, asked: list[str], question: str) -> tuple[frozenset[str], ...]:
     """The groups of words an answering sentence must hold one of each: the measure, the thing paid
-    for or the bid of an amount; the role or the purchase of a person; the purchase or the signing
-    an organisation is asked for."""
+    for, the bid or the whole a share is of for an amount; the role, the purchase or the delegation
+    of a person; the purchase, the signing, the building or the publishing an organisation is asked
+    for; and any placing asked for."""
     if kind == NUMBER:
         groups = (_named(asked, _MEASURES), _paid_for(question),
-                  _named(asked, (_BIDS,)) if unit == MONEY else frozenset())  # not how long bidding lasted
+                  _named(asked, (_BIDS,)) if unit == MONEY else frozenset(),  # not how long bidding lasted
+                  *(_named(asked, (g,)) for g in _SHARE_OF if unit == PERCENT))
     elif kind == PERSON:
-        groups = (_named(asked, _ROLES), _named(asked, (_BUYING,)))
+        groups = (_named(asked, _ROLES), _named(asked, (_BUYING,)), _named(asked, (_DELEGATION,)))
     elif kind == ORG:
-        groups = (_named(asked, (_BUYING, _JOINING)),)
+        groups = (_named(asked, (_BUYING, _JOINING)), *(_named(asked, (g,)) for g in _MAKING))
     else:
         groups = ()
-    return tuple(g for g in groups if g)
+    return tuple(g for g in (*groups, _placing(question)) if g)
 
 
 @lru_cache(maxsize=1024)
@@ -410,7 +443,7 @@ def analyse(question: str) -> Query:
     spelled = tuple((a, frozenset(ts & names)) for a, ts in initials(question).items() if ts & names)
     qterms = tuple(terms(question))
     key_set = {k.term for k in keys}
-    kind, head = _kind_and_head(question)
+    kind, head, described = _kind_and_head(question)
     phrases = name_phrases(question)
     # what a search-box query asks for is its last word; the words before it name the subject
     # ("Nerevia share sale 2024 amount" wants an amount, not a share or sales)
@@ -435,6 +468,6 @@ def analyse(question: str) -> Query:
         role=kind == PERSON and bool(_named(asked, _ROLES)),
         phrases=tuple(frozenset(ph) for ph in phrases),
         kinds=kinds_named(phrases),
-        head=frozenset(terms(head)),
+        head=frozenset(terms(described)),
         tentative=bool(_TENTATIVE_ASK.search(question)),
     )

@@ -625,3 +625,99 @@ def test_who_scored_is_a_person_and_copies_sold_a_count_of_sales(sources):
         encoding="utf-8")
     rag.index()
     assert "120,000 copies" in rag.ask("Northbound Trains copies sold").text
+
+
+def test_a_sentence_saying_the_fact_was_withheld_does_not_answer(sources):
+    (sources / "hub.md").write_text(
+        "Brennmark hub\n\n"
+        "Brennmark Logistics will open a sorting hub near Poznań, creating about 800 jobs, though it did not "
+        "give an investment figure. The company did not name the hub's manager.\n", encoding="utf-8")
+    (sources / "ceremony.txt").write_text(
+        "Mar 2025 ... Brennmark's Poznań hub: no date has been set for the opening ceremony, the company "
+        "says ...\n", encoding="utf-8")
+    rag.index()
+    assert rag.ask("How much will Brennmark Logistics invest in its Poznań sorting hub?").abstained
+    assert rag.ask("When is the opening ceremony of Brennmark's Poznań hub?").abstained
+    assert rag.ask("Who will manage Brennmark's Poznań hub?").abstained
+    assert "800 jobs" in rag.ask("How many jobs will Brennmark's Poznań hub create?").text
+    (sources / "hub2.txt").write_text(
+        "Jan 2025 ... Brennmark Logistics to invest 310 million zlotys in Poznań sorting hub; opening "
+        "ceremony on 14 May 2025 ...\n", encoding="utf-8")
+    rag.index()
+    assert "310 million zlotys" in rag.ask("How much will Brennmark Logistics invest in its Poznań sorting "
+                                           "hub?").text
+    assert "14 May 2025" in rag.ask("When is the opening ceremony of Brennmark's Poznań hub?").text
+
+
+def test_a_placing_asked_for_must_be_the_one_stated(sources):
+    (sources / "marathon.txt").write_text(
+        "Dec 1, 2024 — Dennis Moraa wins Tagus Riverside Marathon in 2:05:48; Ethiopia's Abel Tadesse "
+        "second ...\n", encoding="utf-8")
+    rag.index()
+    assert rag.ask("Who finished third at the 2024 Tagus Riverside Marathon?").abstained
+    assert "Abel Tadesse" in rag.ask("Who finished second at the 2024 Tagus Riverside Marathon?").text
+    assert "Abel Tadesse" in rag.ask("Who was runner-up at the 2024 Tagus Riverside Marathon?").text
+
+
+def test_the_mens_race_does_not_answer_for_the_womens(sources):
+    (sources / "marathon.txt").write_text(
+        "Dec 2023 ... Samuel Kiprono wins Tagus Riverside Marathon in 2:06:27, a course record ...\n",
+        encoding="utf-8")
+    rag.index()
+    assert rag.ask("Who won the women's race at the 2023 Tagus Riverside Marathon?").abstained
+    assert "Samuel Kiprono" in rag.ask("Who won the men's race at the 2023 Tagus Riverside Marathon?").text
+    (sources / "womens.txt").write_text(
+        "Dec 2023 ... Hirut Bekele takes Tagus Riverside Marathon women's title in 2:21:10 ...\n",
+        encoding="utf-8")
+    rag.index()
+    assert "Hirut Bekele" in rag.ask("Who won the women's race at the 2023 Tagus Riverside Marathon?").text
+
+
+def test_who_built_or_published_and_a_share_of_whom_need_the_sentence_to_say_so(sources):
+    (sources / "stadium.md").write_text(
+        "Ravenport stadium\n\n"
+        "Ravenport United have unveiled plans for a 64,000-seat stadium on the site of the former Wexley "
+        "docks. The Atlantic Deep Ocean Institute described a new glass sponge from the Mid-Atlantic "
+        "Ridge. Quillon Pharma will pay $41 per Serrat Bio share, a premium of 62 percent.\n",
+        encoding="utf-8")
+    rag.index()
+    assert rag.ask("Which construction company will build Ravenport United's new stadium?").abstained
+    assert rag.ask("Which journal published the Atlantic Deep Ocean Institute's glass sponge "
+                   "description?").abstained
+    assert rag.ask("What share of Serrat Bio shareholders approved the Quillon Pharma takeover?").abstained
+    assert "62 percent" in rag.ask("What premium does Quillon Pharma pay for Serrat Bio?").text
+    (sources / "later.txt").write_text(
+        "Mar 2025 ... Holmberg Construction will build Ravenport United's new stadium at the Wexley docks "
+        "...\n"
+        "Apr 2025 ... Serrat Bio shareholders approve Quillon Pharma takeover with 94 percent of votes cast "
+        "...\n", encoding="utf-8")
+    rag.index()
+    assert "Holmberg Construction" in rag.ask("Which construction company will build Ravenport United's "
+                                              "new stadium?").text
+    assert "94 percent" in rag.ask("What share of Serrat Bio shareholders approved the Quillon Pharma "
+                                   "takeover?").text
+
+
+def test_a_vote_put_off_does_not_say_when_it_passed(sources):
+    (sources / "azores.txt").write_text(
+        "Apr 2024 — Portugal's parliament debates a moratorium on deep-sea mining in Azorean waters; vote "
+        "postponed ...\n", encoding="utf-8")
+    rag.index()
+    assert rag.ask("When did Portugal's parliament approve a moratorium on deep-sea mining?").abstained
+    (sources / "vote.txt").write_text(
+        "Jun 12, 2024 — Portugal's parliament approves a moratorium on deep-sea mining in Azorean waters "
+        "...\n", encoding="utf-8")
+    rag.index()
+    assert "Jun 12, 2024" in rag.ask("When did Portugal's parliament approve a moratorium on deep-sea "
+                                     "mining?").text
+
+
+@pytest.mark.parametrize("text, names", [
+    ("Saoirse Delacourt of Halvane Racing won the stage.", {"Saoirse Delacourt", "Halvane Racing"}),
+    ("The Bank of England held rates.", {"Bank of England"}),
+    ("Royal Bank of Scotland shares fell.", {"Royal Bank of Scotland"}),
+])
+def test_a_person_of_a_team_is_two_names_a_bank_of_a_country_one(text, names):
+    found = {c.text: c.kind for c in candidates(text)}
+    assert names <= set(found)
+    assert found.get("Saoirse Delacourt", PERSON) == PERSON  # "X of Y won": X won

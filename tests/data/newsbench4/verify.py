@@ -1,8 +1,11 @@
 """Sanity checks for newsbench4 (format only; no system is run)."""
-import json, os, collections
+import collections
+import json
+import os
+
 here = os.path.dirname(os.path.abspath(__file__))
 src = os.path.join(here, "sources")
-qs = [json.loads(l) for l in open(os.path.join(here, "questions.jsonl"), encoding="utf-8") if l.strip()]
+qs = [json.loads(row) for row in open(os.path.join(here, "questions.jsonl"), encoding="utf-8") if row.strip()]
 lines = {f: open(os.path.join(src, f), encoding="utf-8").read().split("\n") for f in os.listdir(src)}
 errors, extra = [], []
 for i, q in enumerate(qs, 1):
@@ -16,9 +19,11 @@ for i, q in enumerate(qs, 1):
     for g in q["gold"]:
         f, n = g["source"], g["line"]
         if f not in lines:
-            errors.append(f"q{i}: missing source {f}"); continue
+            errors.append(f"q{i}: missing source {f}")
+            continue
         if not isinstance(n, int) or n < 1 or n > len(lines[f]):
-            errors.append(f"q{i}: bad line {n} in {f}"); continue
+            errors.append(f"q{i}: bad line {n} in {f}")
+            continue
         text = lines[f][n - 1]
         if not text.strip():
             errors.append(f"q{i}: empty gold line {f}:{n}")
@@ -38,6 +43,7 @@ print("domain", C(q["domain"] for q in qs))
 print("domain x answerable", sorted(C((q["domain"], q["answerable"]) for q in qs).items()))
 print("type", C(q["type"] for q in qs))
 print("sources", len(lines), "articles", sum(f.endswith(".md") for f in lines),
-      "snippet lines", sum(len([l for l in ls if l.strip()]) for f, ls in lines.items() if f.endswith(".txt")))
+      "snippet lines", sum(len([t for t in ls if t.strip()]) for f, ls in lines.items()
+                           if f.endswith(".txt")))
 print("answer strings also found outside gold (checked by hand):", *extra, sep="\n  ")
 print("ERRORS:", errors if errors else "none")
