@@ -358,6 +358,12 @@ _TENTATIVE = re.compile(
     # alone: results beat forecasts)
     r"[Pp]review|[Pp]oll:|[Oo]pinion polls?|polls? (?:shows?|suggests?|found|finds|puts?|gives?|gave|of|by)|"
     r"analysts expect|expected to (?:report|win|be named|vote|approve|ratify|decide|rule|sign|appoint)|"
+    r"expect(?:s|ed)?\s+(?:about\s+|around\s+|some\s+|up to\s+)?(?=[\d£$€])|"
+    # a headline's "council to decide" is a decision to come
+    r"(?:council|parliament|board|court|regulator|committee|ministers|government|shareholders|voters|"
+    r"lawmakers|judges|jury) to (?:decide|vote|rule|consider|review|approve|debate)|"
+    # talks that failed did not give the deal asked about
+    r"no (?:deal|agreement|decision) (?:was |has been |had been )?reached|"
     r"favourites? to|odds|shortlist|to be (?:named|announced|decided|published|confirmed)|in contention|"
     # a vote put off is not the decision
     r"(?:vote|decision|ruling) (?:was |has been |had been )?(?:postponed|delayed|deferred)|"
@@ -430,12 +436,22 @@ def _amounts_given(question: str) -> frozenset[str]:
                      for t in c.terms if t[:1].isdigit())
 
 
+# A snippet opening on a rival ("Jan 2024 — Rival Halcyon Bio's drug cut ...") gives the rival's
+# figures, not those of the company the question is about.
+_RIVAL_FIRST = re.compile(r"(?:^|[—–]\s*|\.\.\.\s*)Rivals?\s+[A-Z]")
+_RIVAL = re.compile(r"\brivals?\b", re.I)
+
+
+def _about_a_rival(query: Query, text: str) -> bool:
+    return bool(_RIVAL_FIRST.search(text)) and not _RIVAL.search(query.text)
+
+
 def sentence_fit(query: Query, s: Sentence) -> float:
     """How well a sentence answers: its best candidate's fit, capped when it doesn't name the
     measure, role or thing paid for that the question names (a figure, but of something else),
     when it only states as intended or forecast what the question asks as done, when it gives a
-    figure for another span or another year, when it lacks an amount the question gives, or when
-    it says the asked fact was withheld."""
+    figure for another span or another year, when it lacks an amount the question gives, when it
+    says the asked fact was withheld, or when it opens on a rival."""
     f = fit(query.answer_type, s.candidates, query.given, query.unit)
     # (a role the question asks for is stated as a fact even in a sentence about plans: "chief
     # executive Mette Damgaard has said the group wants to ...")
@@ -444,7 +460,8 @@ def sentence_fit(query: Query, s: Sentence) -> float:
             or (query.spans and (given := spans(s.text)) and not given & query.spans) \
             or (query.years and query.answer_type == NUMBER and (of := _figure_years(s.text))
                 and not of & query.years) \
-            or not _amounts_given(query.text) <= s.terms or _withheld(query, s.text):
+            or not _amounts_given(query.text) <= s.terms or _withheld(query, s.text) \
+            or _about_a_rival(query, s.text):
         return min(f, OTHER_UNIT)
     return f
 

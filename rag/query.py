@@ -56,7 +56,7 @@ _SPAN_NUMBER = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "s
                 "eight": 8, "nine": 9, "ten": 10, "twelve": 12}
 _SPAN = re.compile(
     r"\b(?:(?:opening|reopening|launch|debut|release|inaugural)\s+(?P<on>day|night|weekend|week|month|year|season)"
-    r"|first\s+(?:(?P<n>\d+|a|one|two|three|four|five|six|seven|eight|nine|ten|twelve)\s+)?"
+    r"|first\s+(?:full\s+)?(?:(?P<n>\d+|a|one|two|three|four|five|six|seven|eight|nine|ten|twelve)\s+)?"
     r"(?P<unit>days?|nights?|weekends?|weeks?|months?|years?|seasons?)"
     r"|(?P<nth>second|third|fourth|fifth|2nd|3rd|4th|5th)\s+(?P<nth_unit>day|night|weekend|week|month|year|season))\b",
     re.I)
@@ -114,7 +114,8 @@ _HEAD_NOUNS = {
     NUMBER: "amount number figure price cost value revenue profit loss sales percentage percent "
             "share rate score margin total sum budget fine fee salary population turnout "
             "attendance distance height length weight temperature age debt deficit stake "
-            "valuation deal worth tally record count capacity speed".split(),
+            "valuation deal worth tally record count capacity speed expenditure investment funding "
+            "contribution".split(),
 }
 _HEAD_TYPE = {noun: kind for kind, nouns in _HEAD_NOUNS.items() for noun in nouns}
 # What only people do: "who scored" is not answered by the club, "who said" not by the ministry.
@@ -344,7 +345,7 @@ def _kind_and_head(question: str) -> tuple[str | None, str, str]:
 
 
 # A search-box query ending in what was counted or paid: "Northbound Trains copies sold"
-_COUNTED = frozenset("sold raised spent paid earned scored".split())
+_COUNTED = frozenset("sold raised spent spending paid earned scored".split())
 _SPAN_UNITS = frozenset("day night weekend week month year season".split())
 _WH = frozenset("who whom whose where when how which what why".split())
 

@@ -721,3 +721,41 @@ def test_a_person_of_a_team_is_two_names_a_bank_of_a_country_one(text, names):
     found = {c.text: c.kind for c in candidates(text)}
     assert names <= set(found)
     assert found.get("Saoirse Delacourt", PERSON) == PERSON  # "X of Y won": X won
+
+
+def test_a_forecast_figure_a_rivals_figure_and_failed_talks_do_not_answer(sources):
+    (sources / "gallery.txt").write_text(
+        "Oct 2024 — Marrow Gallery welcomed 52,000 visitors in its first month after reopening ...\n"
+        "Nov 2024 — Director Fiona Achterberg said the Marrow Gallery expected 600,000 visitors in its first "
+        "year after reopening ...\n"
+        "Jan 2024 — Rival Halcyon Bio's migraine drug tovrelant cut monthly migraine days by 3.4 in a "
+        "phase 3 trial ...\n"
+        "Jun 2024 — Hungary and Croatia hold talks in Osijek on a lower Drava water agreement; no deal "
+        "reached ...\n"
+        "Sep 2024 — Ashbury Fen plant: council to decide on Marlowe Instruments' planning application early "
+        "next year ...\n", encoding="utf-8")
+    rag.index()
+    assert rag.ask("How many people visited the Marrow Gallery in its first full year after reopening?"
+                   ).abstained
+    assert "52,000" in rag.ask("How many people visited the Marrow Gallery in its first month after "
+                               "reopening?").text
+    assert "600,000" in rag.ask("How many visitors did the Marrow Gallery expect in its first year?").text
+    assert rag.ask("By how many days a month did Nerevia's migraine drug cut attacks in phase 3?").abstained
+    assert "3.4" in rag.ask("By how many days a month did Halcyon Bio's rival migraine drug cut attacks?"
+                            ).text
+    assert rag.ask("When did Hungary and Croatia sign the lower Drava agreement?").abstained
+    assert rag.ask("When did the council approve Marlowe Instruments' Ashbury Fen plant?").abstained
+
+
+def test_a_search_box_query_for_spending_wants_an_amount(sources):
+    (sources / "campaign.txt").write_text(
+        "Mar 2024 — Carnwell Greens' spending on by-election campaign to be published within 35 days, "
+        "electoral commission says ...\n", encoding="utf-8")
+    rag.index()
+    assert analyse("Carnwell Greens by-election campaign spending").answer_type == NUMBER
+    assert rag.ask("Carnwell Greens by-election campaign spending").abstained
+    (sources / "return.txt").write_text(
+        "May 2024 — Carnwell Greens spent £41,300 on by-election campaign, return shows ...\n",
+        encoding="utf-8")
+    rag.index()
+    assert "£41,300" in rag.ask("Carnwell Greens by-election campaign spending").text
