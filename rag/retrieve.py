@@ -104,11 +104,17 @@ def features(
         focus = (sum(idf for t, idf in focus_idf.items() if t in doc_terms) / focus_total
                  if focus_idf else 0.0)
         off = ((len(names) >= SUBJECT_NAMES and cover < SUBJECT_MIN_KEYS and cos < SUBJECT_CLOSE_COSINE
-                and query.names_held(doc_terms) < len(query.phrases))
+                and query.names_held(doc_terms) < len(query.phrases) and _names_another(query, p.text))
                or _another_of_kind(query, text, doc_terms, cos))
         out.append(Scored(p, 0.0, cos, bm25.get(p.id, 0.0) / top_bm, cover, fit, conflict, dated,
                           focus, off))
     return out
+
+
+def _names_another(query: Query, text: str) -> bool:
+    """The passage names something the question doesn't: a paragraph naming nothing else ("Bidding
+    opened at $18 million and lasted eleven minutes") may go on about the question's subject."""
+    return any(c.kind in NAMED and not c.terms <= set(query.terms) for c in candidates(text))
 
 
 def _another_of_kind(query: Query, text: str, doc_terms: frozenset[str], cosine: float) -> bool:
