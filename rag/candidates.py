@@ -84,7 +84,10 @@ _PERSON_TITLES = frozenset(
 _PERSON_BEFORE = re.compile(
     r"(?:\b(?:" + "|".join(sorted(PERSON_NOUNS | {"chief executive", "chair", "star", "veteran", "rookie",
                                                   "named", "appointed", "elected"}, key=len, reverse=True))
-    + r"|(?:led|chaired|headed|directed|written|founded|coached|presented|painted|composed) by)\s*,?\s*)$",
+    + r"|(?:led|chaired|headed|directed|written|founded|coached|presented|painted|composed) by"
+    # "the men's doubles title went to Paulo Arendse": a winner, not a destination
+    + r"|(?:title|prize|award|trophy|medal|crown|gold|silver|bronze)\s+(?:went|goes|has gone|was awarded|"
+      r"was given|was presented|was handed) to)\s*,?\s*)$",
     re.I)
 _PERSON_AFTER = re.compile(r"^(?:,\s*(?:who|the|a|an|\d{2})\b|\s+(?:(?:was|is|has been|had been)\s+"
                            r"(?:elected|appointed|named|chosen|sworn|re-elected)|said|says|told|added|won|scored|"
@@ -365,6 +368,7 @@ _TENTATIVE = re.compile(
     # talks that failed did not give the deal asked about
     r"no (?:deal|agreement|decision) (?:was |has been |had been )?reached|"
     r"favourites? to|odds|shortlist|to be (?:named|announced|decided|published|confirmed)|in contention|"
+    r"(?:analysis|results?|data|figures?|count|verdict|ruling|decision) (?:is |are )?to follow|"
     # a vote put off is not the decision
     r"(?:vote|decision|ruling) (?:was |has been |had been )?(?:postponed|delayed|deferred)|"
     r"(?:postponed|delayed|deferred) (?:the|a|its) (?:vote|decision|ruling))\b")
@@ -384,11 +388,15 @@ _WITHHELD = {
     PERSON: r"(?:did not|didn't|declined to|would not|wouldn't|refused to) (?:name|identify)|"
             r"(?:has|have|had) not (?:yet )?been (?:named|identified)|yet to (?:be named|name|appoint)",
 }
-_WITHHELD[ORG] = _WITHHELD[PERSON] + "|undisclosed (?:buyer|bidder|investor|party|partner|company)"
+_WITHHELD[PERSON] += (r"|no (?:\w+ )?(?:name|names|winner|buyer|bidder|successor|candidate) "
+                      r"(?:was |were |has been )?(?:named|given|disclosed|identified|announced)")
+_WITHHELD[ORG] = (_WITHHELD[PERSON] + "|undisclosed (?:buyer|bidder|investor|party|partner|company)"
+                  r"|no (?:\w+ )?(?:manufacturer|maker|supplier|company|firm|partner|club|team) "
+                  r"(?:was |were |has been )?(?:named|given|disclosed|identified|chosen)")
 _WITHHELD_RE = {kind: re.compile(rf"\b(?:{pattern})\b", re.I) for kind, pattern in _WITHHELD.items()}
 
 
-def _withheld(query: Query, text: str) -> bool:
+def withheld(query: Query, text: str) -> bool:
     if query.answer_type == NUMBER and query.unit not in (None, MONEY):
         return False  # an undisclosed price leaves the jobs a plant creates said
     pattern = _WITHHELD_RE.get(query.answer_type or "")
@@ -397,15 +405,36 @@ def _withheld(query: Query, text: str) -> bool:
 
 # Women's and men's events are reported apart; news names the men's race plainly ("X wins the
 # marathon"), the women's by its name or its winner's pronoun.
-_WOMENS_EVENT = re.compile(r"\b(?:women|ladies|girls)(?:'s|’s|')", re.I)
-_MENS_EVENT = re.compile(r"\b(?:men|boys)(?:'s|’s|')", re.I)
+_WOMENS_EVENT = re.compile(r"\b(?:women|ladies)(?:'s|’s|')|\bgirls\b", re.I)
+_MENS_EVENT = re.compile(r"\bmen(?:'s|’s|')|\bboys\b", re.I)
 _WOMEN = re.compile(r"\b(?:women|woman|female|ladies|girls|she|her|WTA|LPGA|WNBA)\b", re.I)
 _MEN = re.compile(r"\b(?:men|man|male|boys|he|his|ATP|NBA)\b", re.I)
 
 
+# Juniors, doubles and the like are events of their own; a question naming none asks about the
+# main event.
+_CATEGORIES = tuple(re.compile(p, re.I) for p in (
+    r"\bjuniors?\b|\bunder-?\d\d\b|\bU-?\d\d\b|\byouth\b",
+    r"\bdoubles\b",
+    r"\bwheelchair\b",
+))
+
+
+def _other_sex(query: Query, sentence: str) -> bool:
+    """A sentence naming the other sex's event, and not the asked one ("The men's doubles title went
+    to ..." for the women's doubles)."""
+    for asked, other in ((_WOMENS_EVENT, _MENS_EVENT), (_MENS_EVENT, _WOMENS_EVENT)):
+        if asked.search(query.text) and not other.search(query.text):
+            return bool(other.search(sentence)) and not asked.search(sentence)
+    return False
+
+
 def other_category(query: Query, passage: str) -> bool:
-    """Whether a passage reports the other sex's event than the one the question asks about (not
-    "Moravel's first female head of government": a person, not an event)."""
+    """Whether a passage reports another event than the one the question asks about: the other
+    sex's (not "Moravel's first female head of government": a person, not an event), the juniors'
+    or the doubles' for the main one, or the main one for theirs."""
+    if any(bool(c.search(query.text)) != bool(c.search(passage)) for c in _CATEGORIES):
+        return True
     women, men = bool(_WOMENS_EVENT.search(query.text)), bool(_MENS_EVENT.search(query.text))
     if women == men:
         return False
@@ -436,6 +465,30 @@ def _amounts_given(question: str) -> frozenset[str]:
                      for t in c.terms if t[:1].isdigit())
 
 
+# A final, certified or official figure is not the estimate or the provisional count.
+_FINAL_ASK = re.compile(r"\b(?:final|certified|official|confirmed|definitive)\b", re.I)
+_ESTIMATE = re.compile(
+    r"\b(?:estimated?|estimates|provisional|preliminary|projected|early count|exit poll)\b", re.I)
+# Operating, net, pre-tax and gross profit are different figures.
+_PROFIT_KIND = re.compile(r"\b(?P<kind>operating|net|pre-?tax|gross|underlying|adjusted)\s+"
+                          r"(?:\w+\s+)?(?:profit|income|loss|earnings|margin)\b", re.I)
+
+
+def _profit_kinds(text: str) -> frozenset[str]:
+    return frozenset(m.group("kind").lower().replace("-", "") for m in _PROFIT_KIND.finditer(text))
+
+
+def _another_figure(query: Query, text: str) -> bool:
+    """The sentence gives an estimate for a final figure, or another kind of profit."""
+    if query.answer_type != NUMBER:
+        return False
+    if _FINAL_ASK.search(query.text) and _ESTIMATE.search(text) and not _FINAL_ASK.search(text):
+        return True
+    asked = _profit_kinds(query.text)
+    said = _profit_kinds(text)
+    return bool(asked and said and not asked & said)
+
+
 # A snippet opening on a rival ("Jan 2024 — Rival Halcyon Bio's drug cut ...") gives the rival's
 # figures, not those of the company the question is about.
 _RIVAL_FIRST = re.compile(r"(?:^|[—–]\s*|\.\.\.\s*)Rivals?\s+[A-Z]")
@@ -451,7 +504,8 @@ def sentence_fit(query: Query, s: Sentence) -> float:
     measure, role or thing paid for that the question names (a figure, but of something else),
     when it only states as intended or forecast what the question asks as done, when it gives a
     figure for another span or another year, when it lacks an amount the question gives, when it
-    says the asked fact was withheld, or when it opens on a rival."""
+    says the asked fact was withheld, when it opens on a rival, when it gives an estimate for a
+    final figure or another kind of profit, or when it names the other sex's event."""
     f = fit(query.answer_type, s.candidates, query.given, query.unit)
     # (a role the question asks for is stated as a fact even in a sentence about plans: "chief
     # executive Mette Damgaard has said the group wants to ...")
@@ -460,8 +514,8 @@ def sentence_fit(query: Query, s: Sentence) -> float:
             or (query.spans and (given := spans(s.text)) and not given & query.spans) \
             or (query.years and query.answer_type == NUMBER and (of := _figure_years(s.text))
                 and not of & query.years) \
-            or not _amounts_given(query.text) <= s.terms or _withheld(query, s.text) \
-            or _about_a_rival(query, s.text):
+            or not _amounts_given(query.text) <= s.terms or withheld(query, s.text) \
+            or _about_a_rival(query, s.text) or _another_figure(query, s.text) or _other_sex(query, s.text):
         return min(f, OTHER_UNIT)
     return f
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rag.candidates import Candidate, fit, other_category, sentence_fit, sentences
+from rag.candidates import Candidate, fit, other_category, sentence_fit, sentences, withheld
 from rag.keyword import KeywordIndex
 from rag.query import Query
 from rag.retrieve import Scored
@@ -80,6 +80,16 @@ def _sentence_picks(query: Query, q_idf: dict[str, float], hit: Scored, best: bo
     return picks
 
 
+def _withholds(query: Query, q_idf: dict[str, float], hit: Scored, answering: list[Pick]) -> bool:
+    """The source closest to the question says the fact was not given, in the sentence closest to
+    the question or without giving another: figures elsewhere are of something else (the cod quota
+    for the undisclosed herring one). A deal "for an undisclosed sum" still tells the buyer's revenue."""
+    if not withheld(query, hit.passage.text):
+        return False
+    closest = max(sentences(hit.passage.text), key=lambda s: sum(q_idf.get(t, 0.0) for t in s.terms))
+    return withheld(query, closest.text) or not any(p.answers for p in answering)
+
+
 def _answer_of(query: Query, cands: tuple[Candidate, ...]) -> tuple[str, bool]:
     """The sentence's best-fitting candidate that the question does not already name, and
     whether it is of exactly the asked kind."""
@@ -119,6 +129,8 @@ def choose(query: Query, hits: list[Scored], kidx: KeywordIndex) -> tuple[list[P
     for hit in hits:
         # a sentence known to answer another question is not quoted, however many words it shares
         mine = [p for p in _sentence_picks(query, q_idf, hit, best=hit is hits[0]) if not p.vetoed]
+        if hit is hits[0] and _withholds(query, q_idf, hit, mine):
+            return [], False
         picks += mine
         if mine:
             best_of[hit.passage.id] = max(mine, key=lambda p: p.score)

@@ -18,7 +18,7 @@ YEAR = re.compile(r"^(1[89]|20)\d\d$")  # a year as a term of the index
 _ORDINAL = {"first": "1", "second": "2", "third": "3", "fourth": "4", "1st": "1", "2nd": "2",
             "3rd": "3", "4th": "4"}
 _PERIOD = re.compile(
-    r"\b(?:(?P<q>Q[1-4])|(?P<nq>[1-4])Q|(?P<h>H[12])|(?P<fy>full[\s-]year|FY)"
+    r"\b(?:(?P<q>Q[1-4])|(?P<nq>[1-4])Q|(?P<h>H[12])|(?P<fy>full[\s-]year|FY|whole of (?:19|20)\d\d)"
     r"|(?P<ord>first|second|third|fourth|1st|2nd|3rd|4th)[\s-]+(?P<unit>quarter|half))\b", re.I)
 
 
@@ -115,7 +115,7 @@ _HEAD_NOUNS = {
             "share rate score margin total sum budget fine fee salary population turnout "
             "attendance distance height length weight temperature age debt deficit stake "
             "valuation deal worth tally record count capacity speed expenditure investment funding "
-            "contribution".split(),
+            "contribution quota".split(),
 }
 _HEAD_TYPE = {noun: kind for kind, nouns in _HEAD_NOUNS.items() for noun in nouns}
 # What only people do: "who scored" is not answered by the club, "who said" not by the ministry.
@@ -157,6 +157,8 @@ _MEASURES = tuple(frozenset(terms(g)) for g in (
     "salary salaries wage wages compensation remuneration package",
     "prize award purse",
     "turnout",
+    "damages",  # not a fine: one is paid to the wronged, the other to the state
+    "fine fines fined penalty penalties",
 ))
 _BIDS = frozenset(terms("bid bids offer offers offered"))  # "how much did X bid": a bid, not a valuation
 # Acts a "which company"/"who" question may ask about: a sentence naming an organisation without
@@ -190,7 +192,8 @@ _ROLES = tuple(frozenset(terms(g)) for g in (
 _PLACING_ASK = re.compile(
     r"\b(?:finish(?:ed|es)?|came|comes?|placed?|was|were|ended|end)\s+(?:in\s+)?(?:the\s+)?"
     r"(?P<nth>second|third|fourth|fifth|2nd|3rd|4th|5th)\b(?!\s+(?:time|quarter|half|season|term|round|leg|year|day))"
-    r"|\b(?P<runner>runners?-up)\b", re.I)
+    r"|\b(?P<runner>runners?-up)\b"
+    r"|\b(?P<place>second|third|fourth|fifth|2nd|3rd|4th|5th)\s+place\b", re.I)
 _PLACINGS = {"2": "second 2nd runner silver", "3": "third 3rd bronze", "4": "fourth 4th", "5": "fifth 5th"}
 _NTH_OF = {"second": "2", "2nd": "2", "third": "3", "3rd": "3", "fourth": "4", "4th": "4", "fifth": "5",
            "5th": "5"}
@@ -200,7 +203,8 @@ def _placing(question: str) -> frozenset[str]:
     m = _PLACING_ASK.search(question)
     if not m:
         return frozenset()
-    return frozenset(terms(_PLACINGS["2" if m.group("runner") else _NTH_OF[m.group("nth").lower()]]))
+    nth = m.group("nth") or m.group("place")
+    return frozenset(terms(_PLACINGS["2" if m.group("runner") else _NTH_OF[nth.lower()]]))
 
 
 def _unit(toks: list[str], stems: list[str]) -> str | None:
@@ -445,6 +449,8 @@ def analyse(question: str) -> Query:
     qterms = tuple(terms(question))
     key_set = {k.term for k in keys}
     kind, head, described = _kind_and_head(question)
+    if kind is None and _placing(question):
+        kind = PERSON  # "eskaldi hills 2025 fourth place overall": who came fourth
     phrases = name_phrases(question)
     # what a search-box query asks for is its last word; the words before it name the subject
     # ("Nerevia share sale 2024 amount" wants an amount, not a share or sales)

@@ -658,8 +658,12 @@ def test_a_sentence_saying_the_fact_was_withheld_does_not_answer(sources):
     assert rag.ask("Who will manage Brennmark's Poznań hub?").abstained
     assert "800 jobs" in rag.ask("How many jobs will Brennmark's Poznań hub create?").text
     (sources / "hub2.txt").write_text(
-        "Jan 2025 ... Brennmark Logistics to invest 310 million zlotys in Poznań sorting hub; opening "
-        "ceremony on 14 May 2025 ...\n", encoding="utf-8")
+        "Jan 2025 ... Brennmark Logistics to invest 310 million zlotys in Poznań sorting hub ...\n",
+        encoding="utf-8")
+    # (while the closest source says no date is set, a date elsewhere is not trusted)
+    (sources / "ceremony.txt").write_text(
+        "Apr 2025 ... Brennmark's Poznań hub: opening ceremony on 14 May 2025, the company says ...\n",
+        encoding="utf-8")
     rag.index()
     assert "310 million zlotys" in rag.ask("How much will Brennmark Logistics invest in its Poznań sorting "
                                            "hub?").text
@@ -776,3 +780,63 @@ def test_a_search_box_query_for_spending_wants_an_amount(sources):
         encoding="utf-8")
     rag.index()
     assert "£41,300" in rag.ask("Carnwell Greens by-election campaign spending").text
+
+
+def test_an_estimate_another_profit_or_a_fine_is_not_the_figure_asked(sources):
+    (sources / "figures.txt").write_text(
+        "Mar 16, 2025 ... Ostrava regional election: turnout estimated at 58 percent on provisional "
+        "results ...\n"
+        "Feb 2026 ... Solvenna Air full-year 2025 net profit €512 million ...\n"
+        "Apr 24, 2025 ... Tram builder Kellner Bau ordered to pay a fine of €12 million over Lisgaard "
+        "contract ...\n", encoding="utf-8")
+    rag.index()
+    assert rag.ask("What was the final certified turnout in the 2025 Ostrava regional election?").abstained
+    assert "58 percent" in rag.ask("What was the estimated turnout in the 2025 Ostrava regional election?"
+                                   ).text
+    assert rag.ask("What operating profit did Solvenna Air make for the whole of 2025?").abstained
+    assert "€512 million" in rag.ask("What net profit did Solvenna Air make for the whole of 2025?").text
+    assert rag.ask("How much in damages was Kellner Bau ordered to pay over the Lisgaard contract?"
+                   ).abstained
+    assert "€12 million" in rag.ask("How much was Kellner Bau fined over the Lisgaard contract?").text
+
+
+def test_juniors_doubles_and_the_other_sexs_event_are_other_events(sources):
+    (sources / "open.txt").write_text(
+        "Jun 2025 — Rivaux Open junior boys' title goes to 17-year-old Rafe Dunmore ...\n"
+        "Jun 14, 2025 ... Amara Okonjo beats Lise Hartvig 6-2 6-3 for Rivaux Open women's title ...\n",
+        encoding="utf-8")
+    (sources / "report.md").write_text(
+        "Rivaux Open\n\n"
+        "The men's doubles title went to Paulo Arendse and Mateo Sorrento. The women's doubles final was "
+        "halted by rain.\n", encoding="utf-8")
+    rag.index()
+    assert rag.ask("Who won the women's doubles title at the 2025 Rivaux Open?").abstained
+    assert "Paulo Arendse" in rag.ask("Who won the men's doubles title at the 2025 Rivaux Open?").text
+    assert rag.ask("rivaux open 2025 junior girls champion").abstained
+    assert "Rafe Dunmore" in rag.ask("Who won the junior boys' title at the 2025 Rivaux Open?").text
+    assert "Amara Okonjo" in rag.ask("Who won the women's singles title at the 2025 Rivaux Open?").text
+
+
+def test_the_closest_source_saying_the_fact_was_withheld_ends_the_search(sources):
+    (sources / "pact.md").write_text(
+        "Gulf pact\n\n"
+        "Herring limits will be set by a joint committee; the herring figure for 2026 was not disclosed. The "
+        "agreement also sets the cod quota for 2026 at 42,000 tonnes.\n", encoding="utf-8")
+    (sources / "jets.txt").write_text(
+        "Oct 31, 2025 ... Brisca Airways in talks for up to 40 narrow-body jets; no manufacturer named ...\n"
+        "May 2025 — Eskaldi Hills junior race won by Pieter Valk; Tour of the Eskaldi Hills won by Julien "
+        "Bremond, 38 seconds from Oskar Achterveld ...\n", encoding="utf-8")
+    rag.index()
+    assert analyse("anselm herring quota 2026").answer_type == NUMBER
+    assert rag.ask("gulf pact herring quota 2026").abstained
+    assert "42,000 tonnes" in rag.ask("gulf pact cod quota 2026").text
+    (sources / "deal.md").write_text(
+        "Caldris deal\n\n"
+        "Caldris Chemicals agreed to buy Ventaro Coatings for an undisclosed sum. Ventaro Coatings had "
+        "revenue of €310 million last year.\n", encoding="utf-8")
+    rag.index()
+    assert rag.ask("How much did Caldris Chemicals pay for Ventaro Coatings?").abstained
+    assert "€310 million" in rag.ask("What revenue did Ventaro Coatings have last year?").text
+    assert rag.ask("Which aircraft manufacturer will build Brisca Airways' 40 narrow-body jets?").abstained
+    assert analyse("eskaldi hills 2025 fourth place overall").answer_type == PERSON
+    assert rag.ask("eskaldi hills 2025 fourth place overall").abstained
