@@ -381,7 +381,10 @@ _WITHHELD = {
     NUMBER: r"undisclosed|(?:did not|didn't|does not|doesn't|declined to|would not|wouldn't|refused to)"
             r"\s+(?:disclose|give|reveal|provide|say how much|put a (?:figure|price|value))|"
             r"not (?:been )?(?:disclosed|revealed|made public)|without (?:disclosing|giving) (?:a|the|any)|"
-            r"no (?:\w+ )?figures? (?:was|were|has been|have been|had been) (?:given|disclosed|released)",
+            r"no (?:\w+ )?figures? (?:was|were|has been|have been|had been) (?:given|disclosed|released)|"
+            # "the official figure will be published after an audit": an estimate so far
+            r"(?:official|final|certified) (?:figure|count|number|total|result)s? "
+            r"(?:will|would|is to|are to|is due to) be (?:published|released|announced|given|confirmed)",
     DATE: r"no date (?:has|had|was|is) (?:yet )?(?:been )?(?:set|fixed|given|announced)|"
           r"(?:did not|didn't|declined to|would not|wouldn't) say when|yet to (?:set|fix|announce) a date|"
           r"date (?:has|had|is|was) (?:yet to be|not (?:yet )?been) (?:set|fixed|announced)",

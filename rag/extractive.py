@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from rag.candidates import Candidate, fit, other_category, sentence_fit, sentences, withheld
 from rag.keyword import KeywordIndex
-from rag.query import Query
+from rag.query import YEAR, Query
 from rag.retrieve import Scored
 from rag.schema import Citation
 
@@ -177,10 +177,15 @@ def _disagreement(hits: list[Scored], best_of: dict[str, Pick]) -> list[Pick]:
             or a.sentence == b.sentence:
         return []
     # mostly the same words around a different answer: two reports of the same fact, not two
-    # facts about the same subject (a trial's start and its results)
-    if _context_overlap(a, b) < DIFFER_MIN_OVERLAP:
+    # facts about the same subject (a trial's start and its results), nor one fact in two years
+    if _context_overlap(a, b) < DIFFER_MIN_OVERLAP or _other_years(a, b):
         return []
     return [a, b]
+
+
+def _other_years(a: Pick, b: Pick) -> bool:
+    years_a, years_b = ({t for t in p.terms if YEAR.match(t)} for p in (a, b))
+    return bool(years_a and years_b and not years_a & years_b)
 
 
 def _context_overlap(a: Pick, b: Pick) -> float:

@@ -157,6 +157,7 @@ _MEASURES = tuple(frozenset(terms(g)) for g in (
     "salary salaries wage wages compensation remuneration package",
     "prize award purse",
     "turnout",
+    "attendance attended attend spectators spectator crowd crowds fans visitors visited",
     "damages",  # not a fine: one is paid to the wronged, the other to the state
     "fine fines fined penalty penalties",
 ))

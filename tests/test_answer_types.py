@@ -260,6 +260,15 @@ def test_sources_that_disagree_are_both_cited(sources):
     assert sorted(c.line for c in a.citations) == [1, 2]
 
 
+def test_one_figure_in_two_years_is_no_disagreement(sources):
+    (sources / "results.txt").write_text(
+        "Oct 30, 2025 ... Brisca Airways reports Q3 2025 net profit of €318 million ...\n"
+        "Oct 30, 2024 ... Brisca Airways reports Q3 2024 net profit of €271 million ...\n", encoding="utf-8")
+    rag.index()
+    a = rag.ask("What net profit did Brisca Airways report for Q3?")
+    assert not a.text.startswith(DIFFER) and "€318 million" in a.text, a.text
+
+
 def test_a_paraphrase_sharing_no_name_is_answered_when_the_passage_holds_the_asked_kind(sources):
     (sources / "oslo.md").write_text(
         "City council opens supervised room\n\n"
@@ -840,3 +849,17 @@ def test_the_closest_source_saying_the_fact_was_withheld_ends_the_search(sources
     assert rag.ask("Which aircraft manufacturer will build Brisca Airways' 40 narrow-body jets?").abstained
     assert analyse("eskaldi hills 2025 fourth place overall").answer_type == PERSON
     assert rag.ask("eskaldi hills 2025 fourth place overall").abstained
+
+
+def test_an_estimate_awaiting_the_official_count_is_not_the_attendance(sources):
+    (sources / "open.md").write_text(
+        "Castellane Open\n\n"
+        "Organisers said an estimated 86,000 spectators attended over the week; the official figure will be "
+        "published after an audit of ticket sales.\n", encoding="utf-8")
+    (sources / "final.txt").write_text(
+        "Jun 15, 2025 ... Vestergaard beats Korvath 6-4 3-6 7-5 in Castellane Open final ...\n",
+        encoding="utf-8")
+    rag.index()
+    assert rag.ask("castellane open 2025 official attendance").abstained
+    assert "86,000" in rag.ask("How many spectators attended the Castellane Open, by the organisers' "
+                               "estimate?").text
