@@ -481,10 +481,22 @@ def _profit_kinds(text: str) -> frozenset[str]:
     return frozenset(m.group("kind").lower().replace("-", "") for m in _PROFIT_KIND.finditer(text))
 
 
+# A turnout is no party's share of the vote.
+_TURNOUT_BEFORE = re.compile(r"\bturnout\b(?:[^.;,]{0,25}|[^.;]{0,60}\b(?:up|down) from\s+|[^.;]{0,60}"
+                             r"\bcompared with\s+)$", re.I)
+_TURNOUT_ASK = re.compile(r"\bturn(?:out|ed out)\b|\bvoted\b|\bcast\b|\bballots\b|\bwent to the polls\b",
+                          re.I)
+
+
 def _another_figure(query: Query, text: str) -> bool:
-    """The sentence gives an estimate for a final figure, or another kind of profit."""
+    """The sentence gives an estimate for a final figure, another kind of profit, or a turnout for
+    a party's share."""
     if query.answer_type != NUMBER:
         return False
+    if query.unit == PERCENT and not _TURNOUT_ASK.search(query.text):
+        shares = [c for c in candidates(text) if PERCENT in c.units]
+        if shares and all(_TURNOUT_BEFORE.search(text[:c.start]) for c in shares):
+            return True
     if _FINAL_ASK.search(query.text) and _ESTIMATE.search(text) and not _FINAL_ASK.search(text):
         return True
     asked = _profit_kinds(query.text)

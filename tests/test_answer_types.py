@@ -863,3 +863,17 @@ def test_an_estimate_awaiting_the_official_count_is_not_the_attendance(sources):
     assert rag.ask("castellane open 2025 official attendance").abstained
     assert "86,000" in rag.ask("How many spectators attended the Castellane Open, by the organisers' "
                                "estimate?").text
+
+
+def test_a_turnout_is_no_partys_share_of_the_vote(sources):
+    (sources / "vote.txt").write_text(
+        "Mar 16, 2025 ... Valdesca election: Civic Union takes 27 seats, Greens 8; turnout estimated at 58 "
+        "percent, up from 51 percent in 2021 ...\n", encoding="utf-8")
+    rag.index()
+    assert rag.ask("valdesca election greens vote share").abstained
+    assert "58" in rag.ask("What was the turnout in the Valdesca election?").text
+    (sources / "share.txt").write_text(
+        "Mar 17, 2025 ... Valdesca Greens won 9.4 percent of the vote; turnout was 58 percent ...\n",
+        encoding="utf-8")
+    rag.index()
+    assert "9.4 percent" in rag.ask("valdesca election greens vote share").text
