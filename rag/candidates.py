@@ -367,7 +367,9 @@ _TENTATIVE = re.compile(
     r"lawmakers|judges|jury) to (?:decide|vote|rule|consider|review|approve|debate)|"
     # talks that failed did not give the deal asked about
     r"no (?:deal|agreement|decision) (?:was |has been |had been )?reached|"
-    r"favourites? to|odds|shortlist|to be (?:named|announced|decided|published|confirmed)|in contention|"
+    r"favourites? to|odds|to be (?:named|announced|decided|published|confirmed)|in contention|"
+    # being on a shortlist, not beating the rest of it ("five other books on the shortlist")
+    r"(?<!books on the )(?<!novels on the )(?<!titles on the )(?<!others on the )(?<!rest of the )shortlist|"
     r"(?:analysis|results?|data|figures?|count|verdict|ruling|decision) (?:is |are )?to follow|"
     # a vote put off is not the decision
     r"(?:vote|decision|ruling) (?:was |has been |had been )?(?:postponed|delayed|deferred)|"

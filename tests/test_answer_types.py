@@ -877,3 +877,14 @@ def test_a_turnout_is_no_partys_share_of_the_vote(sources):
         encoding="utf-8")
     rag.index()
     assert "9.4 percent" in rag.ask("valdesca election greens vote share").text
+
+
+def test_beating_the_rest_of_a_shortlist_is_a_win_being_on_one_is_not(sources):
+    (sources / "prize.txt").write_text(
+        "Nov 6, 2025 ... Nadia Okwuosa won the Lorimer Prize for Fiction for 'The Salt Orchard', beating "
+        "five other books on the shortlist ...\n"
+        "Oct 2024 ... Wexbridge Debut Award shortlist: four first novels, among them Ella Marsh's 'Tin "
+        "Roofs' ...\n", encoding="utf-8")
+    rag.index()
+    assert "Nadia Okwuosa" in rag.ask("Who won the 2025 Lorimer Prize for Fiction?").text
+    assert rag.ask("Who won the 2024 Wexbridge Debut Award?").abstained
