@@ -516,25 +516,30 @@ def _about_a_rival(query: Query, text: str) -> bool:
     return bool(_RIVAL_FIRST.search(text)) and not _RIVAL.search(query.text)
 
 
-def sentence_fit(query: Query, s: Sentence) -> float:
-    """How well a sentence answers: its best candidate's fit, capped when it doesn't name the
-    measure, role or thing paid for that the question names (a figure, but of something else),
-    when it only states as intended or forecast what the question asks as done, when it gives a
-    figure for another span or another year, when it lacks an amount the question gives, when it
-    says the asked fact was withheld, when it opens on a rival, when it gives an estimate for a
-    final figure or another kind of profit, or when it names the other sex's event."""
-    f = fit(query.answer_type, s.candidates, query.given, query.unit)
+def answers_else(query: Query, s: Sentence) -> bool:
+    """Whether a sentence answers another question than the one asked, whatever its candidates:
+    it doesn't name the measure, role or thing paid for that the question names (a figure, but of
+    something else), it only states as intended or forecast what the question asks as done, it
+    gives a figure for another span or another year, it lacks an amount the question gives, it
+    says the asked fact was withheld, it opens on a rival, it gives an estimate for a final
+    figure or another kind of profit, or it names the other sex's event."""
     # (a role the question asks for is stated as a fact even in a sentence about plans: "chief
     # executive Mette Damgaard has said the group wants to ...")
     tentative = not query.tentative and not query.role and _TENTATIVE.search(s.text)
-    if not query.given_by(s.terms) or tentative \
-            or (query.spans and (given := spans(s.text)) and not given & query.spans) \
-            or (query.years and query.answer_type == NUMBER and (of := _figure_years(s.text))
-                and not of & query.years) \
-            or not _amounts_given(query.text) <= s.terms or withheld(query, s.text) \
-            or _about_a_rival(query, s.text) or _another_figure(query, s.text) or _other_sex(query, s.text):
-        return min(f, OTHER_UNIT)
-    return f
+    return bool(not query.given_by(s.terms) or tentative
+                or (query.spans and (given := spans(s.text)) and not given & query.spans)
+                or (query.years and query.answer_type == NUMBER and (of := _figure_years(s.text))
+                    and not of & query.years)
+                or not _amounts_given(query.text) <= s.terms or withheld(query, s.text)
+                or _about_a_rival(query, s.text) or _another_figure(query, s.text)
+                or _other_sex(query, s.text))
+
+
+def sentence_fit(query: Query, s: Sentence) -> float:
+    """How well a sentence answers: its best candidate's fit, capped when it answers another
+    question (`answers_else`)."""
+    f = fit(query.answer_type, s.candidates, query.given, query.unit)
+    return OTHER_UNIT if f > OTHER_UNIT and answers_else(query, s) else f
 
 
 def passage_fit(query: Query, text: str) -> float:

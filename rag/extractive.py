@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rag.candidates import Candidate, fit, other_category, sentence_fit, sentences, withheld
+from rag.candidates import OTHER_UNIT, Candidate, answers_else, fit, other_category, sentences, withheld
 from rag.keyword import KeywordIndex
 from rag.query import YEAR, Query
 from rag.retrieve import Scored
@@ -50,6 +50,7 @@ class Pick:
     # holds a candidate of the asked kind that a rule showed answers something else: another
     # placing, a plan, a withheld figure, the other sex's race
     vetoed: bool = False
+    overlap: float = 0.0  # the idf-weighted share of the question's words it holds
 
 
 def _sentence_picks(query: Query, q_idf: dict[str, float], hit: Scored, best: bool = False) -> list[Pick]:
@@ -63,11 +64,12 @@ def _sentence_picks(query: Query, q_idf: dict[str, float], hit: Scored, best: bo
                    if q_idf else 1.0)
         if query.answer_type is None:
             score = hit.score * (1 - OVERLAP_SHARE + OVERLAP_SHARE * overlap)
-            picks.append(Pick(hit, sent.text, score, terms=sent.terms))
+            picks.append(Pick(hit, sent.text, score, terms=sent.terms, overlap=overlap))
             continue
-        f = sentence_fit(query, sent)
-        vetoed = (f < ANSWERS or other_event) and fit(query.answer_type, sent.candidates, query.given,
-                                                      query.unit) >= ANSWERS
+        raw = fit(query.answer_type, sent.candidates, query.given, query.unit)
+        capped = raw > OTHER_UNIT and answers_else(query, sent)  # as sentence_fit caps it
+        f = OTHER_UNIT if capped else raw
+        vetoed = raw >= ANSWERS and (capped or other_event)
         score = hit.score * (1 - TYPED_OVERLAP_SHARE - FIT_SHARE + TYPED_OVERLAP_SHARE * overlap
                              + FIT_SHARE * f)
         # a candidate in a sentence sharing no word with the question but the kind it asks for,
@@ -76,18 +78,19 @@ def _sentence_picks(query: Query, q_idf: dict[str, float], hit: Scored, best: bo
         answers = f >= ANSWERS and not other_event and (
             own_words or bool((sent.terms & query.given) - query.head) or query.names_held(sent.terms) > 0)
         answer, exact = _answer_of(query, sent.candidates) if answers else ("", False)
-        picks.append(Pick(hit, sent.text, score, answer, exact, sent.terms, answers, vetoed))
+        picks.append(Pick(hit, sent.text, score, answer, exact, sent.terms, answers, vetoed, overlap))
     return picks
 
 
-def _withholds(query: Query, q_idf: dict[str, float], hit: Scored, answering: list[Pick]) -> bool:
+def _withholds(query: Query, hit: Scored, picks: list[Pick]) -> bool:
     """The source closest to the question says the fact was not given, in the sentence closest to
     the question or without giving another: figures elsewhere are of something else (the cod quota
-    for the undisclosed herring one). A deal "for an undisclosed sum" still tells the buyer's revenue."""
+    for the undisclosed herring one). A deal "for an undisclosed sum" still tells the buyer's revenue.
+    `picks`: the hit's sentences, vetoed ones too."""
     if not withheld(query, hit.passage.text):
         return False
-    closest = max(sentences(hit.passage.text), key=lambda s: sum(q_idf.get(t, 0.0) for t in s.terms))
-    return withheld(query, closest.text) or not any(p.answers for p in answering)
+    closest = max(picks, key=lambda p: p.overlap)
+    return withheld(query, closest.sentence) or not any(p.answers for p in picks)
 
 
 def _answer_of(query: Query, cands: tuple[Candidate, ...]) -> tuple[str, bool]:
@@ -127,10 +130,11 @@ def choose(query: Query, hits: list[Scored], kidx: KeywordIndex) -> tuple[list[P
     best_of: dict[str, Pick] = {}  # each passage's best sentence
     picks: list[Pick] = []
     for hit in hits:
-        # a sentence known to answer another question is not quoted, however many words it shares
-        mine = [p for p in _sentence_picks(query, q_idf, hit, best=hit is hits[0]) if not p.vetoed]
-        if hit is hits[0] and _withholds(query, q_idf, hit, mine):
+        every = _sentence_picks(query, q_idf, hit, best=hit is hits[0])
+        if hit is hits[0] and _withholds(query, hit, every):
             return [], False
+        # a sentence known to answer another question is not quoted, however many words it shares
+        mine = [p for p in every if not p.vetoed]
         picks += mine
         if mine:
             best_of[hit.passage.id] = max(mine, key=lambda p: p.score)

@@ -195,17 +195,16 @@ _PLACING_ASK = re.compile(
     r"(?P<nth>second|third|fourth|fifth|2nd|3rd|4th|5th)\b(?!\s+(?:time|quarter|half|season|term|round|leg|year|day))"
     r"|\b(?P<runner>runners?-up)\b"
     r"|\b(?P<place>second|third|fourth|fifth|2nd|3rd|4th|5th)\s+place\b", re.I)
-_PLACINGS = {"2": "second 2nd runner silver", "3": "third 3rd bronze", "4": "fourth 4th", "5": "fifth 5th"}
-_NTH_OF = {"second": "2", "2nd": "2", "third": "3", "3rd": "3", "fourth": "4", "4th": "4", "fifth": "5",
-           "5th": "5"}
+_PLACINGS = {2: "second 2nd runner silver", 3: "third 3rd bronze", 4: "fourth 4th", 5: "fifth 5th"}
 
 
 def _placing(question: str) -> frozenset[str]:
+    """The words stating the placing a question asks for, if it asks for one."""
     m = _PLACING_ASK.search(question)
     if not m:
         return frozenset()
-    nth = m.group("nth") or m.group("place")
-    return frozenset(terms(_PLACINGS["2" if m.group("runner") else _NTH_OF[nth.lower()]]))
+    nth = 2 if m.group("runner") else _NTH[(m.group("nth") or m.group("place")).lower()]
+    return frozenset(terms(_PLACINGS[nth]))
 
 
 def _unit(toks: list[str], stems: list[str]) -> str | None:
@@ -424,11 +423,12 @@ def _subjects() -> dict[frozenset[str], tuple[frozenset[str], ...]]:
     return out
 
 
-def _needs(kind: str | None, unit: str | None, asked: list[str], question: str) -> tuple[frozenset[str], ...]:
+def _needs(kind: str | None, unit: str | None, asked: list[str], question: str,
+           placing: frozenset[str]) -> tuple[frozenset[str], ...]:
     """The groups of words an answering sentence must hold one of each: the measure, the thing paid
     for, the bid or the whole a share is of for an amount; the role, the purchase or the delegation
     of a person; the purchase, the signing, the building or the publishing an organisation is asked
-    for; and any placing asked for."""
+    for; and the placing asked for, if any."""
     if kind == NUMBER:
         groups = (_named(asked, _MEASURES), _paid_for(question),
                   _named(asked, (_BIDS,)) if unit == MONEY else frozenset(),  # not how long bidding lasted
@@ -439,7 +439,7 @@ def _needs(kind: str | None, unit: str | None, asked: list[str], question: str) 
         groups = (_named(asked, (_BUYING, _JOINING)), *(_named(asked, (g,)) for g in _MAKING))
     else:
         groups = ()
-    return tuple(g for g in (*groups, _placing(question)) if g)
+    return tuple(g for g in (*groups, placing) if g)
 
 
 @lru_cache(maxsize=1024)
@@ -450,7 +450,8 @@ def analyse(question: str) -> Query:
     qterms = tuple(terms(question))
     key_set = {k.term for k in keys}
     kind, head, described = _kind_and_head(question)
-    if kind is None and _placing(question):
+    placing = _placing(question)
+    if kind is None and placing:
         kind = PERSON  # "eskaldi hills 2025 fourth place overall": who came fourth
     phrases = name_phrases(question)
     # what a search-box query asks for is its last word; the words before it name the subject
@@ -472,7 +473,7 @@ def analyse(question: str) -> Query:
         answer_type=kind,
         focus=frozenset(t for t in qterms if t not in key_set and t not in _HOW_STEMS),
         unit=unit,
-        needs=_needs(kind, unit, asked, question),
+        needs=_needs(kind, unit, asked, question, placing),
         role=kind == PERSON and bool(_named(asked, _ROLES)),
         phrases=tuple(frozenset(ph) for ph in phrases),
         kinds=kinds_named(phrases),
