@@ -349,6 +349,37 @@ def sentences(text: str) -> tuple[Sentence, ...]:
     return tuple(Sentence(s, frozenset(terms(s)), candidates(s)) for s in split_sentences(text))
 
 
+# A sentence saying the fact is still to come answers no question about it, whatever it asks:
+# "winner to be announced in December", "junior girls' final to be played on Sunday", "results
+# expected in 2026", "the appeal court has not set a date".
+_NOT_YET = re.compile(
+    r"\bto be (?:named|announced|decided|published|confirmed|played|held|awarded|revealed|released|"
+    r"determined|heard|settled|chosen|selected|unveiled)\b|"
+    r"\b(?:results?|data|findings|verdict|ruling|decision|readout|figures?)\s+(?:is\s+|are\s+)?"
+    r"(?:expected|due)\s+(?:in|by|on|later|next|early|this|before|after)\b|"
+    r"\bstill recruiting\b|\b(?:has|have|had) not (?:yet )?(?:set|fixed|scheduled) a date\b", re.I)
+
+# "the first edition of the race to be held mostly in darkness": a first, not a plan
+_FIRST_TO_BE = re.compile(
+    r"\b(?:first|last|only|second|third|latest|youngest|oldest)\b(?:\s+[\w'’-]+){0,6}\s*$", re.I)
+
+
+_CLAUSE = re.compile(r";|\s[—–]\s")
+
+
+def not_yet(query: Query, text: str) -> bool:
+    """The part of the sentence closest to the question says it is still to come: "the boys' title
+    goes to Rafe Dunmore; the girls' final to be played on Sunday" has the boys' champion."""
+    if query.tentative or not _NOT_YET.search(text):
+        return False
+    clauses = [c for c in _CLAUSE.split(text) if not _other_sex(query, c)] or [text]
+    asked = frozenset(query.terms)
+    near = max(len(asked & frozenset(terms(c))) for c in clauses)
+    return any(not _FIRST_TO_BE.search(c[:m.start()])
+               for c in clauses if len(asked & frozenset(terms(c))) == near
+               for m in _NOT_YET.finditer(c))
+
+
 # A sentence that states an act as wanted, weighed or possible ("said it was interested in
 # buying", "is in early talks about a possible offer") doesn't say it happened.
 _TENTATIVE = re.compile(
@@ -367,7 +398,7 @@ _TENTATIVE = re.compile(
     r"lawmakers|judges|jury) to (?:decide|vote|rule|consider|review|approve|debate)|"
     # talks that failed did not give the deal asked about
     r"no (?:deal|agreement|decision) (?:was |has been |had been )?reached|"
-    r"favourites? to|odds|to be (?:named|announced|decided|published|confirmed)|in contention|"
+    r"favourites? to|odds|in contention|"
     # being on a shortlist, not beating the rest of it ("five other books on the shortlist")
     r"(?<!books on the )(?<!novels on the )(?<!titles on the )(?<!others on the )(?<!rest of the )shortlist|"
     r"(?:analysis|results?|data|figures?|count|verdict|ruling|decision) (?:is |are )?to follow|"
@@ -525,7 +556,8 @@ def answers_else(query: Query, s: Sentence) -> bool:
     figure or another kind of profit, or it names the other sex's event."""
     # (a role the question asks for is stated as a fact even in a sentence about plans: "chief
     # executive Mette Damgaard has said the group wants to ...")
-    tentative = not query.tentative and not query.role and _TENTATIVE.search(s.text)
+    tentative = not query.tentative and not query.role and (
+        _TENTATIVE.search(s.text) or not_yet(query, s.text))
     return bool(not query.given_by(s.terms) or tentative
                 or (query.spans and (given := spans(s.text)) and not given & query.spans)
                 or (query.years and query.answer_type == NUMBER and (of := _figure_years(s.text))

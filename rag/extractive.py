@@ -11,9 +11,20 @@ strongest passages name different ones for the same question, the answer says so
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from rag.candidates import OTHER_UNIT, Candidate, answers_else, fit, other_category, sentences, withheld
+from rag.candidates import (
+    OTHER_UNIT,
+    Candidate,
+    Sentence,
+    answers_else,
+    fit,
+    not_yet,
+    other_category,
+    sentences,
+    withheld,
+)
 from rag.keyword import KeywordIndex
 from rag.query import YEAR, Query
 from rag.retrieve import Scored
@@ -64,22 +75,36 @@ def _sentence_picks(query: Query, q_idf: dict[str, float], hit: Scored, best: bo
                    if q_idf else 1.0)
         if query.answer_type is None:
             score = hit.score * (1 - OVERLAP_SHARE + OVERLAP_SHARE * overlap)
-            picks.append(Pick(hit, sent.text, score, terms=sent.terms, overlap=overlap))
+            later = not_yet(query, sent.text)  # "results expected in 2026"
+            picks.append(Pick(hit, sent.text, score, terms=sent.terms, vetoed=later, overlap=overlap))
             continue
         raw = fit(query.answer_type, sent.candidates, query.given, query.unit)
         capped = raw > OTHER_UNIT and answers_else(query, sent)  # as sentence_fit caps it
         f = OTHER_UNIT if capped else raw
-        vetoed = raw >= ANSWERS and (capped or other_event)
+        vetoed = raw >= ANSWERS and (capped or other_event or _another_year(query, hit, sent))
         score = hit.score * (1 - TYPED_OVERLAP_SHARE - FIT_SHARE + TYPED_OVERLAP_SHARE * overlap
                              + FIT_SHARE * f)
         # a candidate in a sentence sharing no word with the question but the kind it asks for,
         # nor another name of what it names, answers some other question ("Colombia's Senate"
         # for who signed a treaty; "the company's pension fund" for which company bought it)
-        answers = f >= ANSWERS and not other_event and (
+        answers = f >= ANSWERS and not vetoed and (
             own_words or bool((sent.terms & query.given) - query.head) or query.names_held(sent.terms) > 0)
         answer, exact = _answer_of(query, sent.candidates) if answers else ("", False)
         picks.append(Pick(hit, sent.text, score, answer, exact, sent.terms, answers, vetoed, overlap))
     return picks
+
+
+_LAST_YEAR = re.compile(r"\blast year(?:'s|’s)?\b", re.I)
+
+
+def _another_year(query: Query, hit: Scored, sent: Sentence) -> bool:
+    """A sentence of a report dated in another year than the one asked, not stating the asked one,
+    is about its own year: the 2025 winner for "who won in 2024", this election's seats for the
+    2021 one that its passage mentions in passing."""
+    own = hit.passage.date[:4]
+    if not query.years or not own or own in query.years or query.years & sent.terms:
+        return False
+    return not (_LAST_YEAR.search(sent.text) and str(int(own) - 1) in query.years)
 
 
 def _withholds(query: Query, hit: Scored, picks: list[Pick]) -> bool:
@@ -138,7 +163,7 @@ def choose(query: Query, hits: list[Scored], kidx: KeywordIndex) -> tuple[list[P
         picks += mine
         if mine:
             best_of[hit.passage.id] = max(mine, key=lambda p: p.score)
-    if query.answer_type is not None and not any(p.answers for p in picks):
+    if not picks or (query.answer_type is not None and not any(p.answers for p in picks)):
         return [], False  # no passage offers a thing of the asked kind: the sources don't say
     if query.unit or query.needs:
         # The question names the unit or the measure it wants ("prize money", "the chief

@@ -206,10 +206,12 @@ def relevant(hits: list[Scored], min_cosine: float, k: int) -> list[Scored]:
     quarter than the one asked about, nor one about another subject. When the hits show the
     subject in other years (the 2022 and 2023 finals for "the 2021 final"), a passage that
     states no year ("won on Sunday") can't tell which one it is about, so for a question about
-    a year it must state that year.
+    a year it must state that year; so must a passage of a report dated in another year, which
+    is about its own (the 2025 prize-giving's winners for "who won in 2024").
     `hits` are all candidates, best first (the other years may rank below k); k hits are kept."""
     return [h for h in hits[:k]
-            if not h.year_conflict and not h.off_subject and (h.dated or not _contested(h, hits))
+            if not h.year_conflict and not h.off_subject
+            and (h.dated or not (_contested(h, hits) or h.passage.date[:4]))
             and (h.cosine >= min_cosine or (h.keys >= 0.999 and h.cosine >= KEYED_MIN_COSINE)
                  or (h.cosine >= TYPED_MIN_COSINE and h.fit >= TYPED_MIN_FIT))]
 

@@ -888,3 +888,36 @@ def test_beating_the_rest_of_a_shortlist_is_a_win_being_on_one_is_not(sources):
     rag.index()
     assert "Nadia Okwuosa" in rag.ask("Who won the 2025 Lorimer Prize for Fiction?").text
     assert rag.ask("Who won the 2024 Wexbridge Debut Award?").abstained
+
+
+def test_what_is_still_to_come_answers_nothing_about_it(sources):
+    (sources / "open.txt").write_text(
+        "Jun 2025 — Castellane Open junior boys' title goes to 17-year-old Rafe Dunmore; junior girls' "
+        "final to be played on Sunday ...\n"
+        "Jul 2025 ... Second tarvelimab phase 3 study (monthly dosing) still recruiting; results expected "
+        "in 2026 ...\n"
+        "Aug 2025 ... Strada Motorsport wins the first edition of the Portimão 8 Hours to be held mostly "
+        "in darkness, completing 312 laps ...\n", encoding="utf-8")
+    rag.index()
+    assert rag.ask("castellane open 2025 junior girls champion").abstained
+    assert "Rafe Dunmore" in rag.ask("castellane open 2025 junior boys champion").text
+    assert rag.ask("tarvelimab monthly dose phase 3 results").abstained
+    # "the first edition ... to be held in darkness" is a first, not a plan
+    assert "312" in rag.ask("How many laps did Strada Motorsport complete in the Portimão 8 Hours?").text
+
+
+def test_a_report_dated_in_another_year_answers_for_its_own_year(sources):
+    (sources / "prize.md").write_text(
+        "BELCASTRO, November 6, 2025 — The Lorimer prizes were awarded on Thursday at the Opera House.\n\n"
+        "The Lorimer Prize for Debut Fiction, awarded on the same evening, went to Jonah Pelletier for "
+        "'Mercy Street'.\n", encoding="utf-8")
+    (sources / "election.md").write_text(
+        "SALDRINA, March 16, 2025 — Turnout was 58 percent, up from 51 percent at the 2021 election. "
+        "The Greens won 8 seats.\n", encoding="utf-8")
+    rag.index()
+    assert rag.ask("Who won the Lorimer Prize for Debut Fiction in 2024?").abstained
+    # the report mentions 2021 in passing; its seats are this election's
+    assert rag.ask("How many seats did the Greens win in the 2021 election?").abstained
+    assert "8 seats" in rag.ask("How many seats did the Greens win in the 2025 election?").text
+    assert "Jonah Pelletier" in rag.ask("Who won the Lorimer Prize for Debut Fiction in 2025?").text
+
