@@ -351,12 +351,13 @@ def sentences(text: str) -> tuple[Sentence, ...]:
 
 # A sentence saying the fact is still to come answers no question about it, whatever it asks:
 # "winner to be announced in December", "junior girls' final to be played on Sunday", "results
-# expected in 2026", "the appeal court has not set a date".
+# expected in 2026", "analysis to follow", "the appeal court has not set a date".
 _NOT_YET = re.compile(
     r"\bto be (?:named|announced|decided|published|confirmed|played|held|awarded|revealed|released|"
     r"determined|heard|settled|chosen|selected|unveiled)\b|"
     r"\b(?:results?|data|findings|verdict|ruling|decision|readout|figures?)\s+(?:is\s+|are\s+)?"
     r"(?:expected|due)\s+(?:in|by|on|later|next|early|this|before|after)\b|"
+    r"\b(?:analysis|results?|data|figures?|count|verdict|ruling|decision) (?:is |are )?to follow\b|"
     r"\bstill recruiting\b|\b(?:has|have|had) not (?:yet )?(?:set|fixed|scheduled) a date\b", re.I)
 
 # "the first edition of the race to be held mostly in darkness": a first, not a plan
@@ -368,15 +369,13 @@ _CLAUSE = re.compile(r";|\s[—–]\s")
 
 
 def not_yet(query: Query, text: str) -> bool:
-    """The part of the sentence closest to the question says it is still to come: "the boys' title
-    goes to Rafe Dunmore; the girls' final to be played on Sunday" has the boys' champion."""
+    """The sentence says the asked fact is still to come, in a clause not about the other sex's
+    event: "the boys' title goes to Rafe Dunmore; the girls' final to be played on Sunday" has
+    the boys' champion."""
     if query.tentative or not _NOT_YET.search(text):
         return False
-    clauses = [c for c in _CLAUSE.split(text) if not _other_sex(query, c)] or [text]
-    asked = frozenset(query.terms)
-    near = max(len(asked & frozenset(terms(c))) for c in clauses)
     return any(not _FIRST_TO_BE.search(c[:m.start()])
-               for c in clauses if len(asked & frozenset(terms(c))) == near
+               for c in _CLAUSE.split(text) if not _other_sex(query, c)
                for m in _NOT_YET.finditer(c))
 
 
@@ -401,7 +400,6 @@ _TENTATIVE = re.compile(
     r"favourites? to|odds|in contention|"
     # being on a shortlist, not beating the rest of it ("five other books on the shortlist")
     r"(?<!books on the )(?<!novels on the )(?<!titles on the )(?<!others on the )(?<!rest of the )shortlist|"
-    r"(?:analysis|results?|data|figures?|count|verdict|ruling|decision) (?:is |are )?to follow|"
     # a vote put off is not the decision
     r"(?:vote|decision|ruling) (?:was |has been |had been )?(?:postponed|delayed|deferred)|"
     r"(?:postponed|delayed|deferred) (?:the|a|its) (?:vote|decision|ruling))\b")

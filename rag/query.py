@@ -13,6 +13,7 @@ from functools import cached_property, lru_cache
 from rag.keyword import QUESTION_WORDS, STOPWORDS, KeyTerm, initials, key_terms, terms, words
 
 YEAR = re.compile(r"^(1[89]|20)\d\d$")  # a year as a term of the index
+_LAST_YEAR = re.compile(r"\blast year(?:'s|’s)?\b", re.I)
 # A quarter or half of a year, as results and reports name it: "Q1", "first quarter", "1Q",
 # "second half", "H2", or the full year. Like a year, a different one is a different fact.
 _ORDINAL = {"first": "1", "second": "2", "third": "3", "fourth": "4", "1st": "1", "2nd": "2",
@@ -289,6 +290,13 @@ class Query:
 
     def given_by(self, sentence_terms: frozenset[str]) -> bool:
         return all(g & sentence_terms for g in self.needs)
+
+    def of_asked_year(self, text_terms: frozenset[str], text: str, date: str) -> bool:
+        """Whether a text (of a report dated `date`, or undated) is about the year asked, if any:
+        it states that year, is dated in it, or is dated the year after and says "last year"."""
+        own = date[:4]
+        return (not self.years or bool(self.years & text_terms) or own in self.years
+                or (own.isdigit() and str(int(own) - 1) in self.years and bool(_LAST_YEAR.search(text))))
 
     @cached_property
     def given(self) -> frozenset[str]:

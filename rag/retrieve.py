@@ -99,8 +99,9 @@ def features(
                  if key_idf else 0.0)
         conflict = _conflicts(query, text, doc_terms, p.date[:4])
         fit = passage_fit(query, p.text)
-        # the year asked about is stated, or is the passage's own date (a feed entry of 2024)
-        dated = not query.years or bool(query.years & doc_terms) or p.date[:4] in query.years
+        # the year asked about is stated, or is the passage's own date (a feed entry of 2024), or
+        # the year before it, which the passage calls "last year"
+        dated = query.of_asked_year(doc_terms, text, p.date)
         focus = (sum(idf for t, idf in focus_idf.items() if t in doc_terms) / focus_total
                  if focus_idf else 0.0)
         off = ((len(names) >= SUBJECT_NAMES and cover < SUBJECT_MIN_KEYS and cos < SUBJECT_CLOSE_COSINE
