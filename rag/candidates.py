@@ -9,6 +9,7 @@ Results are cached per text, since passages recur across questions.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -97,6 +98,15 @@ _PLACE_BEFORE = re.compile(r"\b(?:in|at|from|to|near|outside|across|into|toward|
 # "Liepāja will host", "Toruń staged": what hosts an event is a place.
 _HOSTS = re.compile(
     r"\s+(?:will\s+|would\s+|is\s+to\s+|also\s+)?(?:host|hosts|hosted|hosting|stage|stages|staged)\b")
+# "chose Trnava in Slovakia": a name placed in a country is a place in it
+_IN_COUNTRY = re.compile(r",?\s+in\s+(?:the\s+)?([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)*)")
+
+
+def _in_country(after: str) -> bool:
+    m = _IN_COUNTRY.match(after)
+    return bool(m) and m.group(1) in _countries()
+
+
 # Prepositions that put a place, never a person, after them: "signed at the Palacio de Torre
 # Tagle, the seat of ..." is a place although an appositive follows it as it follows a person.
 _AT_PLACE = re.compile(r"\b(?:in|at|near|outside|across|into|inside|held in|city of)\s+(?:the\s+)?$", re.I)
@@ -226,7 +236,7 @@ def _name_kind(text: str, s: int, e: int, surface: str) -> str:
         return PLACE
     if len(toks) >= 2 and _PERSON_AFTER.match(after):
         return PERSON
-    if _PLACE_BEFORE.search(before) or _HOSTS.match(after):
+    if _PLACE_BEFORE.search(before) or _HOSTS.match(after) or _in_country(text[e:e + 40]):
         return PLACE
     return NAME
 
@@ -352,13 +362,16 @@ def sentences(text: str) -> tuple[Sentence, ...]:
 # A sentence saying the fact is still to come answers no question about it, whatever it asks:
 # "winner to be announced in December", "junior girls' final to be played on Sunday", "results
 # expected in 2026", "analysis to follow", "the appeal court has not set a date".
+_UNSET = r"\bstill recruiting\b|\b(?:has|have|had) not (?:yet )?(?:set|fixed|scheduled) a date\b"
 _NOT_YET = re.compile(
     r"\bto be (?:named|announced|decided|published|confirmed|played|held|awarded|revealed|released|"
     r"determined|heard|settled|chosen|selected|unveiled)\b|"
     r"\b(?:results?|data|findings|verdict|ruling|decision|readout|figures?)\s+(?:is\s+|are\s+)?"
     r"(?:expected|due)\s+(?:in|by|on|later|next|early|this|before|after)\b|"
     r"\b(?:analysis|results?|data|figures?|count|verdict|ruling|decision) (?:is |are )?to follow\b|"
-    r"\bstill recruiting\b|\b(?:has|have|had) not (?:yet )?(?:set|fixed|scheduled) a date\b", re.I)
+    + _UNSET, re.I)
+# asked when or where a coming event is (`Query.scheduled`), only a date not yet set answers nothing
+_NOT_SET = re.compile(_UNSET, re.I)
 
 # "the first edition of the race to be held mostly in darkness": a first, not a plan
 _FIRST_TO_BE = re.compile(
@@ -371,12 +384,22 @@ _CLAUSE = re.compile(r";|\s[—–]\s")
 def not_yet(query: Query, text: str) -> bool:
     """The sentence says the asked fact is still to come, in a clause not about the other sex's
     event: "the boys' title goes to Rafe Dunmore; the girls' final to be played on Sunday" has
-    the boys' champion."""
-    if query.tentative or not _NOT_YET.search(text):
+    the boys' champion. Asked when or where a coming event is, only a date not yet set counts:
+    "to be held in Venlo" says where."""
+    pending = _NOT_SET if query.scheduled else _NOT_YET
+    if query.tentative or not pending.search(text):
         return False
     return any(not _FIRST_TO_BE.search(c[:m.start()])
                for c in _CLAUSE.split(text) if not _other_sex(query, c)
-               for m in _NOT_YET.finditer(c))
+               for m in pending.finditer(c))
+
+
+# Talks that failed, a vote put off: the act asked about did not happen, wherever in the
+# sentence that is said ("debates a moratorium; vote postponed")
+_UNDONE = re.compile(
+    r"\bno (?:deal|agreement|decision) (?:was |has been |had been )?reached|"
+    r"\b(?:vote|decision|ruling) (?:was |has been |had been )?(?:postponed|delayed|deferred)|"
+    r"\b(?:postponed|delayed|deferred) (?:the|a|its) (?:vote|decision|ruling)\b")
 
 
 # A sentence that states an act as wanted, weighed or possible ("said it was interested in
@@ -385,7 +408,8 @@ _TENTATIVE = re.compile(
     r"\b(?:interested in|in (?:early |advanced |exclusive )?talks|considering|"
     r"(?<!held )(?<!hold )(?<!holds )talks (?:to|about|over|with)|"  # not talks that were held
     r"exploring|weighing|hopes? to|hoping to|plans? to|planning to|intends? to|aims? to|seeks? to|seeking|"
-    r"sought|wants? to|looking to|eyeing|open to|rumou?red|bid to|said to be|possible (?:offer|bid|deal)|"
+    r"sought|wants? to|looking to|eyeing|open to|rumou?red|(?<![Ii]n a )bid to|"  # not "in a bid to"
+    r"said to be|possible (?:offer|bid|deal)|"
     # a forecast, a poll or a shortlist is not the result: "analysts expect", "Preview:",
     # "bookmakers make ... favourite to win", "winner to be named in November" (not "forecast"
     # alone: results beat forecasts)
@@ -395,14 +419,32 @@ _TENTATIVE = re.compile(
     # a headline's "council to decide" is a decision to come
     r"(?:council|parliament|board|court|regulator|committee|ministers|government|shareholders|voters|"
     r"lawmakers|judges|jury) to (?:decide|vote|rule|consider|review|approve|debate)|"
-    # talks that failed did not give the deal asked about
-    r"no (?:deal|agreement|decision) (?:was |has been |had been )?reached|"
     r"favourites? to|odds|in contention|"
     # being on a shortlist, not beating the rest of it ("five other books on the shortlist")
-    r"(?<!books on the )(?<!novels on the )(?<!titles on the )(?<!others on the )(?<!rest of the )shortlist|"
-    # a vote put off is not the decision
-    r"(?:vote|decision|ruling) (?:was |has been |had been )?(?:postponed|delayed|deferred)|"
-    r"(?:postponed|delayed|deferred) (?:the|a|its) (?:vote|decision|ruling))\b")
+    r"(?<!books on the )(?<!novels on the )(?<!titles on the )(?<!others on the )(?<!rest of the )shortlist"
+    r")\b")
+
+# Where a sentence divides into parts that may state different things: a relative clause or an
+# apposition between commas ("Petra Lund, who had been in talks with three clubs, signed for Ostara
+# FC"), a clause joined by a conjunction ("reported a net profit of 1.4 billion euros, and said it
+# plans to buy back shares")
+_PART = re.compile(r",\s+(?:who|which|whose|whom|the|a|an)\b[^,;]*,|,\s+(?:and|but|while|whereas)\b|;")
+
+
+def _tentative(query: Query, text: str) -> bool:
+    """The sentence states the asked act as wanted, weighed or possible, in a part of it that holds
+    more of the question's words than the parts stating no plan."""
+    if _UNDONE.search(text):
+        return True
+    if not _TENTATIVE.search(text):
+        return False
+    bounds = [0, *(x for m in _PART.finditer(text) for x in (m.start(), m.end())), len(text)]
+    parts = [text[a:b] for a, b in itertools.pairwise(bounds)]
+    planned = " ".join(p for p in parts if _TENTATIVE.search(p))
+    stated = " ".join(p for p in parts if not _TENTATIVE.search(p))
+    held = len(query.focus & set(terms(stated)))
+    return not held or held < len(query.focus & set(terms(planned)))
+
 
 # A sentence saying the asked fact was withheld ("did not give an investment figure", "no date has
 # been set", "a company official who declined to be named") gives a figure, date or name of
@@ -555,8 +597,8 @@ def answers_else(query: Query, s: Sentence) -> bool:
     # (a role the question asks for is stated as a fact even in a sentence about plans: "chief
     # executive Mette Damgaard has said the group wants to ...")
     tentative = not query.tentative and not query.role and (
-        _TENTATIVE.search(s.text) or not_yet(query, s.text))
-    return bool(not query.given_by(s.terms) or tentative
+        _tentative(query, s.text) or not_yet(query, s.text))
+    return bool(not query.given_by(s.terms, s.text) or tentative
                 or (query.spans and (given := spans(s.text)) and not given & query.spans)
                 or (query.years and query.answer_type == NUMBER and (of := _figure_years(s.text))
                     and not of & query.years)

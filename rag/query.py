@@ -116,7 +116,7 @@ _HEAD_NOUNS = {
             "share rate score margin total sum budget fine fee salary population turnout "
             "attendance distance height length weight temperature age debt deficit stake "
             "valuation deal worth tally record count capacity speed expenditure investment funding "
-            "contribution quota".split(),
+            "contribution quota level".split(),
 }
 _HEAD_TYPE = {noun: kind for kind, nouns in _HEAD_NOUNS.items() for noun in nouns}
 # What only people do: "who scored" is not answered by the club, "who said" not by the ministry.
@@ -167,6 +167,7 @@ _BIDS = frozenset(terms("bid bids offer offers offered"))  # "how much did X bid
 # the act ("Pellow Freight is a Rotterdam haulier") doesn't say who did it.
 _BUYING = frozenset(terms("acquire acquired acquires acquisition buy bought buys purchase purchased "
                           "takeover buyer owner"))
+_SOLD_TO = re.compile(r"\b(?:sold|sells|sell|selling)\b[^.;]*?\bto\s+(?:the\s+)?[A-Z]")
 _JOINING = frozenset(terms("join joined joins sign signed signs signing transfer"))  # a club a player joins
 # What a company built or published: "which construction company will build the stadium" is not
 # answered by the club that unveiled plans for it.
@@ -254,6 +255,17 @@ _TENTATIVE_ASK = re.compile(
     r"potential|rumou?red|poll|polls|survey|forecast|forecasts|preview|favourite|odds|shortlist|"
     r"shortlisted)\b", re.I)
 
+# "Where was the final played", "which city hosted": the event is past, so a sentence saying it is
+# still to come answers nothing ("when has the election been called" is not past)
+_PAST_AUX = re.compile(r"\b(?:did|was|were|had)\b", re.I)
+_PAST_VERB = re.compile(r"\b\w{3,}ed\b", re.I)
+_PRESENT_AUX = re.compile(r"\b(?:is|are|has|have|will|be)\b", re.I)
+
+
+def _asks_past(question: str) -> bool:
+    return bool(_PAST_AUX.search(question)
+                or (_PAST_VERB.search(question) and not _PRESENT_AUX.search(question)))
+
 
 @dataclass(frozen=True)
 class Query:
@@ -279,6 +291,8 @@ class Query:
     head: frozenset[str] = frozenset()
     kinds: tuple[tuple[str, frozenset[str]], ...] = ()  # names of events and prizes: kinds_named
     tentative: bool = False  # it asks what may happen or was intended, not only what happened
+    # it asks when or where, not in the past: "to be held in Venlo" states where the event is
+    scheduled: bool = False
     role: bool = False  # it asks who holds a role ("chief executive"), a fact even amid plans
 
     def names_held(self, doc_terms: frozenset[str]) -> int:
@@ -288,8 +302,10 @@ class Query:
         return sum(1 for ph in self.phrases
                    if ph & doc_terms or any(a <= doc_terms for a in others.get(ph, ())))
 
-    def given_by(self, sentence_terms: frozenset[str]) -> bool:
-        return all(g & sentence_terms for g in self.needs)
+    def given_by(self, sentence_terms: frozenset[str], text: str = "") -> bool:
+        """Whether a sentence holds a word of each group the question needs; a sale to someone is a
+        purchase by them ("Ostrelli sold its plastics arm to Vantor" names the buyer)."""
+        return all(g & sentence_terms or (g & _BUYING and _SOLD_TO.search(text)) for g in self.needs)
 
     def of_asked_year(self, text_terms: frozenset[str], text: str, date: str) -> bool:
         """Whether a text (of a report dated `date`, or undated) is about the year asked, if any:
@@ -487,4 +503,5 @@ def analyse(question: str) -> Query:
         kinds=kinds_named(phrases),
         head=frozenset(terms(described)),
         tentative=bool(_TENTATIVE_ASK.search(question)),
+        scheduled=kind in (DATE, PLACE) and not _asks_past(question),
     )

@@ -906,6 +906,38 @@ def test_what_is_still_to_come_answers_nothing_about_it(sources):
     assert "312" in rag.ask("How many laps did Strada Motorsport complete in the Portimão 8 Hours?").text
 
 
+def test_where_and_when_a_coming_event_is_are_stated_facts(sources):
+    (sources / "fixtures.md").write_text(
+        "GENEVA, June 4, 2026 — The 2031 World Rowing Championships are to be held in Venlo, the "
+        "federation said, the Dutch city beating a bid from Plovdiv.\n\n"
+        "The general election is to be held on 14 May 2027, Prime Minister Ellen Vask announced.\n\n"
+        "The appeal court has not set a date for the Morrach appeal, lawyers said.\n", encoding="utf-8")
+    rag.index()
+    assert "Venlo" in rag.ask("Which city has been chosen to host the 2031 World Rowing Championships?").text
+    assert "14 May 2027" in rag.ask("When is the general election?").text
+    # the event is past in the question, so a plan answers nothing; a date not set is no date
+    assert rag.ask("Where were the 2031 World Rowing Championships held?").abstained
+    assert rag.ask("When was the general election held?").abstained
+    assert rag.ask("When is the Morrach appeal hearing?").abstained
+
+
+def test_a_plan_in_an_aside_leaves_the_act_stated(sources):
+    (sources / "deals.md").write_text(
+        "MILAN, March 3, 2026 — In a bid to cut its debt, Ostrelli Industrial sold its plastics division "
+        "to Vantor Group for 2.1 billion euros.\n\n"
+        "Petra Lund, who had been in talks with three clubs, signed for Ostara FC on Friday.\n\n"
+        "The central bank, which analysts expect to cut rates again in June, held its main rate at "
+        "3.25 percent on Thursday.\n\n"
+        "Halden Mining, which is in talks to buy Corvo Metals, reported a quarterly loss.\n",
+        encoding="utf-8")
+    rag.index()
+    assert "Vantor Group" in rag.ask("Who bought Ostrelli's plastics division?").text
+    assert "Ostara FC" in rag.ask("Which club did Petra Lund sign for?").text
+    assert "3.25 percent" in rag.ask("At what level did the central bank hold its main rate?").text
+    # the aside is the purchase asked about, and it is only talks
+    assert rag.ask("Which company bought Corvo Metals?").abstained
+
+
 def test_a_report_dated_in_another_year_answers_for_its_own_year(sources):
     (sources / "prize.md").write_text(
         "BELCASTRO, November 6, 2025 — The Lorimer prizes were awarded on Thursday at the Opera House.\n\n"
