@@ -454,6 +454,8 @@ _WITHHELD = {
     NUMBER: r"undisclosed|(?:did not|didn't|does not|doesn't|declined to|would not|wouldn't|refused to)"
             r"\s+(?:disclose|give|reveal|provide|say how much|put a (?:figure|price|value))|"
             r"not (?:been )?(?:disclosed|revealed|made public)|without (?:disclosing|giving) (?:a|the|any)|"
+            # "officials have not published ridership figures for the opening weekend"
+            r"(?:has|have|had|did) not (?:yet )?(?:published|released|disclosed|given) (?:\w+ ){0,3}figures?|"
             r"no (?:\w+ )?figures? (?:was|were|has been|have been|had been) (?:given|disclosed|released)|"
             # "the official figure will be published after an audit": an estimate so far
             r"(?:official|final|certified) (?:figure|count|number|total|result)s? "

@@ -20,7 +20,10 @@ _ORDINAL = {"first": "1", "second": "2", "third": "3", "fourth": "4", "1st": "1"
             "3rd": "3", "4th": "4"}
 _PERIOD = re.compile(
     r"\b(?:(?P<q>Q[1-4])|(?P<nq>[1-4])Q|(?P<h>H[12])|(?P<fy>full[\s-]year|FY|whole of (?:19|20)\d\d)"
-    r"|(?P<ord>first|second|third|fourth|1st|2nd|3rd|4th)[\s-]+(?P<unit>quarter|half))\b", re.I)
+    r"|(?P<ord>first|second|third|fourth|1st|2nd|3rd|4th)[\s-]+(?P<unit>quarter|half)"
+    r"|(?P<months>January|April|July|October)\s*(?:-|–|—|to)\s*(?:March|June|September|December))\b", re.I)
+# A quarter named by its months, as many companies report: "the April–June period" is Q2
+_QUARTER_OF = {"january": "q1", "april": "q2", "july": "q3", "october": "q4"}
 
 
 # A trial's phase: "phase 2", "Phase III", "mid-stage". A phase 2 result is not the phase 3 one.
@@ -41,6 +44,8 @@ def periods(text: str) -> frozenset[str]:
             out.add("q" + m.group("nq"))
         elif m.group("h"):
             out.add(m.group("h").lower())
+        elif m.group("months"):
+            out.add(_QUARTER_OF[m.group("months").lower()])
         elif m.group("fy"):
             out.add("fy")  # a whole year's figure, not a quarter's
         else:
@@ -321,6 +326,9 @@ class Query:
         return frozenset(self.terms) - self.head
 
 
+_MODIFIER_END = r"(?:owned|based|run|backed|led|funded|listed|controlled|born|made|sponsored)"
+
+
 def _head_kind(word: str) -> str | None:
     return _HEAD_TYPE.get(word) or _HEAD_TYPE.get(word.rstrip("s"))
 
@@ -349,6 +357,8 @@ def _kind_and_head(question: str) -> tuple[str | None, str, str]:
             for j, nw in enumerate(toks[i + 1:i + 7], start=i + 1):
                 if surface[j][:1].isupper():
                     continue  # part of a name ("Meridian Bank's net profit" asks for an amount)
+                if re.search(rf"\b{re.escape(nw)}(?:-\w+)*-{_MODIFIER_END}\b", question, re.I):
+                    continue  # part of a modifier: "which state-owned company", "town-hall-owned"
                 kind = _head_kind(nw)
                 if kind:
                     # the last noun of a compound says the kind: "which foreign ministry spokesperson"
@@ -363,8 +373,11 @@ def _kind_and_head(question: str) -> tuple[str | None, str, str]:
         # a search-box query names what it wants last: "Halvard Logistics 2024 revenue", "Tidewater
         # Hall original budget 2017"
         said = [(w, lw) for w, lw in zip(surface, toks, strict=True) if not YEAR.match(w)]
-        if len(said) > 2 and said[-2][1] in _NTH and said[-1][1] in _SPAN_UNITS:
-            said = said[:-2]  # "... tickets sold second season": the span says which, not what
+        if len(said) > 2 and (said[-2][1] in _NTH or said[-2][1] in ("per", "a", "each")) \
+                and said[-1][1] in _SPAN_UNITS:
+            # "... tickets sold second season", "... exports per year": the span says which or how
+            # often, not what
+            said = said[:-2]
         for w, lw in said[-1:]:
             kind = None if w[:1].isupper() else NUMBER if lw in _COUNTED else _head_kind(lw)
             if kind:

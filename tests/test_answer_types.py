@@ -24,6 +24,7 @@ from rag.query import (
     WEIGHT,
     WORK,
     analyse,
+    periods,
     spans,
 )
 
@@ -517,6 +518,7 @@ def test_another_event_of_the_asked_kind_does_not_answer(sources):
     ("Halvard Logistics chief executive", PERSON, "executive"),
     ("Tidewater Hall original budget 2017", NUMBER, "budget"),
     ("Brennvik council vote on merger result", None, ""),  # "council" names the subject, not the kind
+    ("Lorvania fisheries pact added exports per year", None, ""),  # how often, not a date
 ])
 def test_a_search_box_query_asks_for_what_its_last_word_names(question, kind, head):
     q = analyse(question)
@@ -936,6 +938,25 @@ def test_a_plan_in_an_aside_leaves_the_act_stated(sources):
     assert "3.25 percent" in rag.ask("At what level did the central bank hold its main rate?").text
     # the aside is the purchase asked about, and it is only talks
     assert rag.ask("Which company bought Corvo Metals?").abstained
+
+
+def test_a_quarter_named_by_its_months_and_a_kind_named_after_a_modifier():
+    assert periods("revenue for the April–June period") == {"q2"}
+    assert periods("the July-September quarter") == {"q3"}
+    assert analyse("Which state-owned company runs the trams?").answer_type == ORG
+    assert analyse("Which runner-up took silver?").answer_type == PERSON
+
+
+def test_another_quarter_by_its_months_and_figures_not_published_do_not_answer(sources):
+    (sources / "air.md").write_text(
+        "KESTWICK, July 24, 2025 — Aldermoor Air reported revenue of $2.14 billion for the April–June "
+        "period, and its chief financial officer declined to forecast the next quarter.\n\n"
+        "The tram extension opened on Saturday, although officials have not published ridership figures "
+        "for the opening weekend.\n", encoding="utf-8")
+    rag.index()
+    assert "$2.14 billion" in rag.ask("What was Aldermoor Air's revenue in the second quarter?").text
+    assert rag.ask("What was Aldermoor Air's revenue in the third quarter?").abstained
+    assert rag.ask("How many passengers rode the tram extension on its opening weekend?").abstained
 
 
 def test_a_report_dated_in_another_year_answers_for_its_own_year(sources):

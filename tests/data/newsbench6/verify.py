@@ -28,7 +28,7 @@ def main() -> int:
     errors = []
     lines = {p.name: p.read_text(encoding="utf-8").split("\n") for p in sorted(SRC.iterdir())}
     # drop the empty string produced by a trailing newline so line counts match the file
-    for name, ls in lines.items():
+    for ls in lines.values():
         if ls and ls[-1] == "":
             ls.pop()
 
