@@ -61,8 +61,9 @@ def _golden_sets() -> list[tuple[str, Path, Path]]:
     bench = DATA / "newsbench"
     extra = [(f"newsbench {part}", bench / "sources", bench / f"{part}.jsonl") for part in ("dev", "test")]
     twins = (("newsbench2_dev", "newsbench2_dev"), ("newsbench3_dev", "newsbench3_dev"),
-             ("newsbench5_dev", "newsbench5_dev"), ("newsbench2 (frozen)", "newsbench2"),
-             ("newsbench3 (frozen)", "newsbench3"), ("newsbench4 (frozen)", "newsbench4"))
+             ("newsbench5_dev", "newsbench5_dev"), ("newsbench6_dev", "newsbench6_dev"),
+             ("newsbench2 (frozen)", "newsbench2"), ("newsbench3 (frozen)", "newsbench3"),
+             ("newsbench4 (frozen)", "newsbench4"), ("newsbench6 (frozen)", "newsbench6"))
     extra += [(name, DATA / folder / "sources", DATA / folder / "questions.jsonl") for name, folder in twins]
     return GOLDEN + [g for g in extra if g[2].exists()]
 
