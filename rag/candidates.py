@@ -488,6 +488,10 @@ _MENS_EVENT = re.compile(r"\bmen(?:'s|’s|')|\bboys\b", re.I)
 _WOMEN = re.compile(r"\b(?:women|woman|female|ladies|girls|she|her|WTA|LPGA|WNBA)\b", re.I)
 _MEN = re.compile(r"\b(?:men|man|male|boys|he|his|ATP|NBA)\b", re.I)
 
+# an award's two categories: "best actress Noor Haddington" does not say who was best actor
+_ACTOR, _ACTRESS = re.compile(r"\bactors?\b", re.I), re.compile(r"\bactress(?:es)?\b", re.I)
+_SEX_PAIRS = ((_WOMENS_EVENT, _MENS_EVENT), (_MENS_EVENT, _WOMENS_EVENT),
+              (_ACTOR, _ACTRESS), (_ACTRESS, _ACTOR))
 
 # Juniors, doubles and the like are events of their own; a question naming none asks about the
 # main event.
@@ -501,9 +505,10 @@ _CATEGORIES = tuple(re.compile(p, re.I) for p in (
 def _other_sex(query: Query, sentence: str) -> bool:
     """A sentence naming the other sex's event, and not the asked one ("The men's doubles title went
     to ..." for the women's doubles)."""
-    for asked, other in ((_WOMENS_EVENT, _MENS_EVENT), (_MENS_EVENT, _WOMENS_EVENT)):
-        if asked.search(query.text) and not other.search(query.text):
-            return bool(other.search(sentence)) and not asked.search(sentence)
+    for asked, other in _SEX_PAIRS:
+        if asked.search(query.text) and not other.search(query.text) \
+                and other.search(sentence) and not asked.search(sentence):
+            return True
     return False
 
 

@@ -476,7 +476,15 @@ def _needs(kind: str | None, unit: str | None, asked: list[str], question: str,
         groups = (_named(asked, (_BUYING, _JOINING)), *(_named(asked, (g,)) for g in _MAKING))
     else:
         groups = ()
-    return tuple(g for g in (*groups, placing) if g)
+    return tuple(g for g in (*groups, placing, *_award_category(question)) if g)
+
+
+# An award's category: "who was named best actor" is not answered by the best film's director
+_BEST = re.compile(r"\bbest\s+(?:new\s+|supporting\s+|original\s+|leading\s+)?([a-z]+)", re.I)
+
+
+def _award_category(question: str) -> tuple[frozenset[str], ...]:
+    return tuple(frozenset(terms(m.group(1))) for m in _BEST.finditer(question))
 
 
 @lru_cache(maxsize=1024)

@@ -959,6 +959,19 @@ def test_another_quarter_by_its_months_and_figures_not_published_do_not_answer(s
     assert rag.ask("How many passengers rode the tram extension on its opening weekend?").abstained
 
 
+def test_an_award_category_is_answered_by_that_category_only(sources):
+    (sources / "festival.md").write_text(
+        "Quellport Film Festival awards\n\n"
+        "QUELLPORT, September 13, 2025 — \"The Salt Orchard\", directed by Ottilie Brammer, won the "
+        "Golden Heron for best film at the Quellport Film Festival.\n\n"
+        "The best actress award went to Noor Haddington for her role in \"The Salt Orchard\".\n",
+        encoding="utf-8")
+    rag.index()
+    assert "Noor Haddington" in rag.ask("Who won best actress at the 2025 Quellport Film Festival?").text
+    assert rag.ask("Who won best actor at the 2025 Quellport Film Festival?").abstained
+    assert rag.ask("quellport film festival 2025 best actor").abstained
+
+
 def test_a_report_dated_in_another_year_answers_for_its_own_year(sources):
     (sources / "prize.md").write_text(
         "BELCASTRO, November 6, 2025 — The Lorimer prizes were awarded on Thursday at the Opera House.\n\n"
