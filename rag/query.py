@@ -121,7 +121,7 @@ _HEAD_NOUNS = {
             "share rate score margin total sum budget fine fee salary population turnout "
             "attendance distance height length weight temperature age debt deficit stake "
             "valuation deal worth tally record count capacity speed expenditure investment funding "
-            "contribution quota level".split(),
+            "contribution quota level ridership exports imports".split(),
 }
 _HEAD_TYPE = {noun: kind for kind, nouns in _HEAD_NOUNS.items() for noun in nouns}
 # What only people do: "who scored" is not answered by the club, "who said" not by the ministry.
@@ -487,6 +487,10 @@ def _award_category(question: str) -> tuple[frozenset[str], ...]:
     return tuple(frozenset(terms(m.group(1))) for m in _BEST.finditer(question))
 
 
+# "What was her winning time?" asks how long the race took her, not when it was
+_RACE_TIME = re.compile(r"\b(?:winning|finishing|race|record|lap|qualifying|fastest|course)\s+time\b", re.I)
+
+
 @lru_cache(maxsize=1024)
 def analyse(question: str) -> Query:
     keys = tuple(key_terms(question))
@@ -498,11 +502,15 @@ def analyse(question: str) -> Query:
     placing = _placing(question)
     if kind is None and placing:
         kind = PERSON  # "eskaldi hills 2025 fourth place overall": who came fourth
+    race_time = kind == DATE and head == "time" and bool(_RACE_TIME.search(question))
+    if race_time:
+        kind = NUMBER
     phrases = name_phrases(question)
     # what a search-box query asks for is its last word; the words before it name the subject
     # ("Nerevia share sale 2024 amount" wants an amount, not a share or sales)
     asked = list(terms(head)) if terse(question) else list(qterms)
-    unit = (_unit([w.lower() for w in words(question)], [t for t in asked if t not in names])
+    unit = (DURATION if race_time
+            else _unit([w.lower() for w in words(question)], [t for t in asked if t not in names])
             if kind == NUMBER else BY_YEAR if kind == DATE and head in ("year", "years")
             else CITY if kind == PLACE and head in _CITY_HEADS
             else SOMEONE if kind == PERSON and _WHO_DID.search(question) else None)

@@ -945,6 +945,10 @@ def test_a_quarter_named_by_its_months_and_a_kind_named_after_a_modifier():
     assert periods("the July-September quarter") == {"q3"}
     assert analyse("Which state-owned company runs the trams?").answer_type == ORG
     assert analyse("Which runner-up took silver?").answer_type == PERSON
+    # a race's time is how long it took, not when it was
+    assert (analyse("What was her winning time?").answer_type, analyse("What was her winning time?").unit) \
+        == (NUMBER, DURATION)
+    assert analyse("What time does the final kick off?").answer_type == DATE
 
 
 def test_another_quarter_by_its_months_and_figures_not_published_do_not_answer(sources):
