@@ -502,14 +502,35 @@ _CATEGORIES = tuple(re.compile(p, re.I) for p in (
 ))
 
 
+# One sentence often reports both events, a clause each: "Tekleba retained his title, while
+# Caversham won the women's race"
+_BOTH_EVENTS = re.compile(r",?\s+(?:while|whereas)\s+|;\s+")
+
+
 def _other_sex(query: Query, sentence: str) -> bool:
     """A sentence naming the other sex's event, and not the asked one ("The men's doubles title went
-    to ..." for the women's doubles)."""
-    for asked, other in _SEX_PAIRS:
-        if asked.search(query.text) and not other.search(query.text) \
-                and other.search(sentence) and not asked.search(sentence):
-            return True
-    return False
+    to ..." for the women's doubles), or the other of an award's two categories (best actress for
+    best actor), in each of its clauses."""
+    return all(_names_other(query, c) for c in _BOTH_EVENTS.split(sentence))
+
+
+def _names_other(query: Query, text: str) -> bool:
+    return any(asked.search(query.text) and not other.search(query.text)
+               and other.search(text) and not asked.search(text) for asked, other in _SEX_PAIRS)
+
+
+def own_candidates(query: Query, s: Sentence) -> tuple[Candidate, ...]:
+    """The sentence's candidates outside a clause about the other sex's event or category: the
+    women's winner is no answer to who won the men's race."""
+    if not _names_other(query, s.text):
+        return s.candidates
+    spans, at = [], 0
+    for c in _BOTH_EVENTS.split(s.text):
+        start = s.text.index(c, at)
+        at = start + len(c)
+        if _names_other(query, c):
+            spans.append((start, at))
+    return tuple(c for c in s.candidates if not any(a <= c.start < b for a, b in spans))
 
 
 def other_category(query: Query, passage: str) -> bool:
@@ -617,7 +638,7 @@ def answers_else(query: Query, s: Sentence) -> bool:
 def sentence_fit(query: Query, s: Sentence) -> float:
     """How well a sentence answers: its best candidate's fit, capped when it answers another
     question (`answers_else`)."""
-    f = fit(query.answer_type, s.candidates, query.given, query.unit)
+    f = fit(query.answer_type, own_candidates(query, s), query.given, query.unit)
     return OTHER_UNIT if f > OTHER_UNIT and answers_else(query, s) else f
 
 

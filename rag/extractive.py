@@ -20,6 +20,7 @@ from rag.candidates import (
     fit,
     not_yet,
     other_category,
+    own_candidates,
     sentences,
     withheld,
 )
@@ -76,7 +77,8 @@ def _sentence_picks(query: Query, q_idf: dict[str, float], hit: Scored, best: bo
             later = not_yet(query, sent.text)  # "results expected in 2026"
             picks.append(Pick(hit, sent.text, score, terms=sent.terms, vetoed=later, overlap=overlap))
             continue
-        raw = fit(query.answer_type, sent.candidates, query.given, query.unit)
+        own = own_candidates(query, sent)  # not the women's winner for the men's race
+        raw = fit(query.answer_type, own, query.given, query.unit)
         capped = raw > OTHER_UNIT and answers_else(query, sent)  # as sentence_fit caps it
         f = OTHER_UNIT if capped else raw
         # a sentence of a report dated in another year, not stating the asked one, is about its own
@@ -91,7 +93,7 @@ def _sentence_picks(query: Query, q_idf: dict[str, float], hit: Scored, best: bo
         # for who signed a treaty; "the company's pension fund" for which company bought it)
         answers = f >= ANSWERS and not vetoed and (
             own_words or bool((sent.terms & query.given) - query.head) or query.names_held(sent.terms) > 0)
-        answer, exact = _answer_of(query, sent.candidates) if answers else ("", False)
+        answer, exact = _answer_of(query, own) if answers else ("", False)
         picks.append(Pick(hit, sent.text, score, answer, exact, sent.terms, answers, vetoed, overlap))
     return picks
 

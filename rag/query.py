@@ -326,6 +326,7 @@ class Query:
         return frozenset(self.terms) - self.head
 
 
+# how a hyphenated modifier ends: "state-owned", "city-based" describe the noun after them
 _MODIFIER_END = r"(?:owned|based|run|backed|led|funded|listed|controlled|born|made|sponsored)"
 
 

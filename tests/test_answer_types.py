@@ -518,7 +518,7 @@ def test_another_event_of_the_asked_kind_does_not_answer(sources):
     ("Halvard Logistics chief executive", PERSON, "executive"),
     ("Tidewater Hall original budget 2017", NUMBER, "budget"),
     ("Brennvik council vote on merger result", None, ""),  # "council" names the subject, not the kind
-    ("Lorvania fisheries pact added exports per year", None, ""),  # how often, not a date
+    ("Lorvania fisheries pact added exports per year", NUMBER, "exports"),  # how often, not a date
 ])
 def test_a_search_box_query_asks_for_what_its_last_word_names(question, kind, head):
     q = analyse(question)
@@ -974,6 +974,19 @@ def test_an_award_category_is_answered_by_that_category_only(sources):
     assert "Noor Haddington" in rag.ask("Who won best actress at the 2025 Quellport Film Festival?").text
     assert rag.ask("Who won best actor at the 2025 Quellport Film Festival?").abstained
     assert rag.ask("quellport film festival 2025 best actor").abstained
+
+
+def test_a_sentence_reporting_both_races_answers_each_with_its_own_winner(sources):
+    (sources / "marathon.md").write_text(
+        "Vellmouth Marathon\n\n"
+        "VELLMOUTH, April 13, 2025 — Joram Tekleba of Sarenthia retained his Vellmouth Marathon title on "
+        "Sunday, edging compatriot Malik Orsawe by three seconds, while Lidia Caversham won the women's "
+        "race in a course record of 2:19:58.\n", encoding="utf-8")
+    rag.index()
+    men = rag.ask("Who won the men's race at the 2025 Vellmouth Marathon?")
+    assert not men.abstained and "Joram Tekleba" in men.text
+    women = rag.ask("Who won the women's race at the 2025 Vellmouth Marathon?")
+    assert "Lidia Caversham" in women.text and "differ" not in women.text
 
 
 def test_a_report_dated_in_another_year_answers_for_its_own_year(sources):
