@@ -431,6 +431,13 @@ _TENTATIVE = re.compile(
 _PART = re.compile(r",\s+(?:who|which|whose|whom|the|a|an)\b[^,;]*,|,\s+(?:and|but|while|whereas)\b|;")
 
 
+def _pieces(divider: re.Pattern[str], text: str) -> list[tuple[int, int]]:
+    """The spans of `text` between the dividers, the dividers' own spans among them (an aside is
+    a piece of its own)."""
+    bounds = [0, *(x for m in divider.finditer(text) for x in (m.start(), m.end())), len(text)]
+    return [(a, b) for a, b in itertools.pairwise(bounds) if a < b]
+
+
 def _tentative(query: Query, text: str) -> bool:
     """The sentence states the asked act as wanted, weighed or possible, in a part of it that holds
     more of the question's words than the parts stating no plan."""
@@ -438,8 +445,7 @@ def _tentative(query: Query, text: str) -> bool:
         return True
     if not _TENTATIVE.search(text):
         return False
-    bounds = [0, *(x for m in _PART.finditer(text) for x in (m.start(), m.end())), len(text)]
-    parts = [text[a:b] for a, b in itertools.pairwise(bounds)]
+    parts = [text[a:b] for a, b in _pieces(_PART, text)]
     planned = " ".join(p for p in parts if _TENTATIVE.search(p))
     stated = " ".join(p for p in parts if not _TENTATIVE.search(p))
     held = len(query.focus & set(terms(stated)))
@@ -507,16 +513,23 @@ _CATEGORIES = tuple(re.compile(p, re.I) for p in (
 _BOTH_EVENTS = re.compile(r",?\s+(?:while|whereas)\s+|;\s+")
 
 
+@lru_cache(maxsize=1024)
+def _asked_pairs(question: str) -> tuple[tuple[re.Pattern[str], re.Pattern[str]], ...]:
+    """(asked, other) for each sex or category the question names without naming its other."""
+    return tuple((asked, other) for asked, other in _SEX_PAIRS
+                 if asked.search(question) and not other.search(question))
+
+
+def _names_other(query: Query, text: str) -> bool:
+    return any(other.search(text) and not asked.search(text) for asked, other in _asked_pairs(query.text))
+
+
 def _other_sex(query: Query, sentence: str) -> bool:
     """A sentence naming the other sex's event, and not the asked one ("The men's doubles title went
     to ..." for the women's doubles), or the other of an award's two categories (best actress for
     best actor), in each of its clauses."""
-    return all(_names_other(query, c) for c in _BOTH_EVENTS.split(sentence))
-
-
-def _names_other(query: Query, text: str) -> bool:
-    return any(asked.search(query.text) and not other.search(query.text)
-               and other.search(text) and not asked.search(text) for asked, other in _SEX_PAIRS)
+    return bool(_asked_pairs(query.text)) and all(
+        _names_other(query, c) for c in _BOTH_EVENTS.split(sentence))
 
 
 def own_candidates(query: Query, s: Sentence) -> tuple[Candidate, ...]:
@@ -524,13 +537,8 @@ def own_candidates(query: Query, s: Sentence) -> tuple[Candidate, ...]:
     women's winner is no answer to who won the men's race."""
     if not _names_other(query, s.text):
         return s.candidates
-    spans, at = [], 0
-    for c in _BOTH_EVENTS.split(s.text):
-        start = s.text.index(c, at)
-        at = start + len(c)
-        if _names_other(query, c):
-            spans.append((start, at))
-    return tuple(c for c in s.candidates if not any(a <= c.start < b for a, b in spans))
+    other = [(a, b) for a, b in _pieces(_BOTH_EVENTS, s.text) if _names_other(query, s.text[a:b])]
+    return tuple(c for c in s.candidates if not any(a <= c.start < b for a, b in other))
 
 
 def other_category(query: Query, passage: str) -> bool:

@@ -307,9 +307,10 @@ class Query:
         return sum(1 for ph in self.phrases
                    if ph & doc_terms or any(a <= doc_terms for a in others.get(ph, ())))
 
-    def given_by(self, sentence_terms: frozenset[str], text: str = "") -> bool:
-        """Whether a sentence holds a word of each group the question needs; a sale to someone is a
-        purchase by them ("Ostrelli sold its plastics arm to Vantor" names the buyer)."""
+    def given_by(self, sentence_terms: frozenset[str], text: str) -> bool:
+        """Whether a sentence (its terms and text) holds a word of each group the question needs; a
+        sale to someone is a purchase by them ("Ostrelli sold its plastics arm to Vantor" names the
+        buyer)."""
         return all(g & sentence_terms or (g & _BUYING and _SOLD_TO.search(text)) for g in self.needs)
 
     def of_asked_year(self, text_terms: frozenset[str], text: str, date: str) -> bool:
